@@ -1,0 +1,72 @@
+"""`CurrentUser`: the authenticated caller, checked on every protected route."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from deployments.auth.repository import AuthRepository
+from kit.db import Session
+from kit.deps import AppSettings, Limiter
+from kit.errors import Forbidden, Unauthorized
+from kit.security import TokenError, decode_token
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/verify-otp")
+ACTIVITY_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    is_moderator: bool
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("Missing bearer token", code="missing_token")
+    return credentials.credentials
+
+
+async def current_user(
+    request: Request,
+    session: Session,
+    settings: AppSettings,
+    limiter: Limiter,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    try:
+        claims = decode_token(settings, bearer_token(credentials), "access")
+    except TokenError as exc:
+        raise Unauthorized(str(exc), code="invalid_token") from exc
+    repo = AuthRepository(session)
+    row = await repo.load_caller(claims.session_id, claims.user_id)
+    if row is None:
+        raise Unauthorized("Session not found; log in again", code="session_revoked")
+    user, auth_session = row
+    if auth_session.revoked_at is not None:
+        raise Unauthorized("This session has ended; log in again", code="session_revoked")
+    if user.banned_at is not None or user.deleted_at is not None:
+        raise Unauthorized("This account is no longer active", code="account_inactive")
+    await limiter.hit("api", str(user.id), settings.rate_api_per_hour, 3600,
+                      message="API request limit reached; slow down")
+    now = datetime.now(UTC)
+    if user.last_active_at is None or now - user.last_active_at > ACTIVITY_RESOLUTION:
+        await repo.touch_activity(user.id)
+    request.state.caller_id = user.id
+    return Caller(user.id, auth_session.id, user.is_moderator)
+
+
+async def moderator(caller: Annotated[Caller, Depends(current_user)]) -> Caller:
+    if not caller.is_moderator:
+        raise Forbidden("Moderator role required", code="not_moderator")
+    return caller
+
+
+CurrentUser = Annotated[Caller, Depends(current_user)]
+Moderator = Annotated[Caller, Depends(moderator)]

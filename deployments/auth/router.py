@@ -1,0 +1,53 @@
+"""/api/v1/auth: phone-number OTP login, token refresh and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from deployments.auth.dependencies import CurrentUser, bearer, bearer_token
+from deployments.auth.repository import AuthRepository
+from deployments.auth.schemas import (MessageResponse, RefreshResponse, SendOtpRequest, SendOtpResponse, UserOut,
+                                      VerifyOtpRequest, VerifyOtpResponse)
+from deployments.auth.service import OtpService, SessionService
+from kit.db import Session
+from kit.deps import AppSettings, ClientIp, Limiter
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/send-otp", response_model=SendOtpResponse)
+async def send_otp(body: SendOtpRequest, request: Request, session: Session, settings: AppSettings,
+                   limiter: Limiter) -> SendOtpResponse:
+    """Text a 6-digit code to the number (same answer whether or not it has an account)."""
+    service = OtpService(AuthRepository(session), limiter, request.app.state.sms, settings)
+    return SendOtpResponse(expires_in=await service.send(body.phone_number))
+
+
+@router.post("/verify-otp", response_model=VerifyOtpResponse)
+async def verify_otp(body: VerifyOtpRequest, request: Request, session: Session, settings: AppSettings,
+                     limiter: Limiter, ip: ClientIp) -> VerifyOtpResponse:
+    """Check the code; create the account on first login and return access and refresh tokens."""
+    repo = AuthRepository(session)
+    user = await OtpService(repo, limiter, request.app.state.sms, settings).verify(body.phone_number, body.otp, ip)
+    tokens = await SessionService(repo, settings).start(user.id)
+    return VerifyOtpResponse(token=tokens.access, refresh_token=tokens.refresh, expires_in=tokens.expires_in,
+                             user=UserOut(id=user.id, phone_number=user.phone_number, is_verified=user.is_verified))
+
+
+@router.post("/refresh-token", response_model=RefreshResponse)
+async def refresh_token(session: Session, settings: AppSettings,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> RefreshResponse:
+    """Trade the refresh token (as the Bearer credential) for a new access and refresh token."""
+    tokens = await SessionService(AuthRepository(session), settings).refresh(bearer_token(credentials))
+    return RefreshResponse(token=tokens.access, refresh_token=tokens.refresh, expires_in=tokens.expires_in)
+
+
+@router.post("/logout", response_model=MessageResponse)
+async def logout(caller: CurrentUser, request: Request, session: Session, settings: AppSettings) -> MessageResponse:
+    """End this session: its access and refresh tokens stop working at once."""
+    await SessionService(AuthRepository(session), settings).end(caller.session_id)
+    await request.app.state.events.session_ended(caller.id, caller.session_id)
+    return MessageResponse(message="Logged out successfully")

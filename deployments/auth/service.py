@@ -1,0 +1,138 @@
+"""Login rules: OTP issue and verification, sessions, token rotation and revocation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+
+from deployments.auth.repository import AuthRepository
+from deployments.auth.sms import SmsProvider
+from kit.errors import AppError, Forbidden, RateLimited, Unauthorized, Unprocessable
+from kit.redis import RateLimiter
+from kit.security import (TokenError, decode_token, digest_matches, issue_token, mask_phone, new_otp_code,
+                          otp_digest, token_fingerprint)
+from kit.settings import Settings
+from models import User
+
+log = logging.getLogger("app.auth")
+HOUR = 3600
+
+
+class InvalidOtp(AppError):
+    status, code = 400, "invalid_otp"
+    commit = True  # the wrong guess must be counted even though the request fails
+
+
+class RefreshReused(AppError):
+    status, code = 401, "refresh_token_reused"
+    commit = True  # the session is revoked as the answer to reuse
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 or a 422. Numbers without a country code are not guessed at."""
+    try:
+        number = phonenumbers.parse(raw.strip(), None)
+    except phonenumbers.NumberParseException as exc:
+        raise Unprocessable("phone_number must be a valid number in international format, e.g. +14155550123",
+                            code="invalid_phone_number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise Unprocessable("phone_number is not a valid phone number", code="invalid_phone_number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass
+class IssuedTokens:
+    access: str
+    refresh: str
+    expires_in: int
+
+
+class OtpService:
+    def __init__(self, repo: AuthRepository, limiter: RateLimiter, sms: SmsProvider, settings: Settings) -> None:
+        self.repo, self.limiter, self.sms, self.settings = repo, limiter, sms, settings
+
+    async def send(self, raw_phone: str) -> int:
+        phone = normalize_phone(raw_phone)
+        await self.limiter.cooldown("otp", phone, self.settings.otp_resend_cooldown_s,
+                                    message="Wait before asking for another code")
+        await self.limiter.hit("otp_send", phone, self.settings.rate_otp_per_hour, HOUR, fail_closed=True,
+                               message="Too many codes requested for this number; try again later")
+        code = new_otp_code()
+        expires_at = datetime.now(UTC) + timedelta(seconds=self.settings.otp_ttl_s)
+        await self.repo.add_challenge(phone, otp_digest(self.settings, phone, code), expires_at)
+        await self.sms.send(phone, f"Your verification code is {code}. It expires in "
+                                   f"{self.settings.otp_ttl_s // 60} minutes. Never share it.")
+        log.info("OTP issued for %s", mask_phone(phone))
+        return self.settings.otp_ttl_s
+
+    async def verify(self, raw_phone: str, code: str, client_ip: str) -> User:
+        phone = normalize_phone(raw_phone)
+        cap = self.settings.otp_max_attempts
+        if await self.limiter.peek("login_fail", client_ip, HOUR, fail_closed=True) >= \
+                self.settings.rate_login_failures_per_hour:
+            raise RateLimited("Too many failed verifications from this network; try again later",
+                              RateLimiter._retry_after(HOUR), code="too_many_attempts")
+        challenge = await self.repo.lock_open_challenge(phone)
+        now = datetime.now(UTC)
+        if challenge is None or challenge.expires_at <= now:
+            await self._count_failure(client_ip)
+            raise InvalidOtp("The code is wrong or has expired; request a new one", code="otp_expired")
+        failures = await self.repo.failures_since(phone, now - timedelta(hours=1))
+        if challenge.attempts >= cap or failures >= cap:
+            raise RateLimited("Too many wrong codes for this number; try again later",
+                              RateLimiter._retry_after(HOUR), code="too_many_attempts")
+        if not digest_matches(challenge.code_hmac, otp_digest(self.settings, phone, code)):
+            challenge.attempts += 1
+            await self._count_failure(client_ip)
+            left = max(0, cap - max(challenge.attempts, failures + 1))
+            raise InvalidOtp(f"The code is wrong; {left} attempt(s) left")
+        challenge.consumed_at = now
+        existing = await self.repo.find_user_by_phone(phone)
+        if existing is not None and existing.banned_at is not None:
+            raise Forbidden("This account has been banned", code="account_banned")
+        user = await self.repo.upsert_verified_user(phone)
+        log.info("login verified for %s", mask_phone(phone))
+        return user
+
+    async def _count_failure(self, client_ip: str) -> None:
+        try:
+            await self.limiter.hit("login_fail", client_ip, 10**9, HOUR, fail_closed=True)
+        except RateLimited:
+            pass
+
+
+class SessionService:
+    def __init__(self, repo: AuthRepository, settings: Settings) -> None:
+        self.repo, self.settings = repo, settings
+
+    async def start(self, user_id: uuid.UUID) -> IssuedTokens:
+        session_id = uuid.uuid4()
+        refresh, refresh_jti, _ = issue_token(self.settings, user_id, session_id, "refresh")
+        await self.repo.create_session(user_id, session_id, token_fingerprint(refresh_jti),
+                                       self.settings.refresh_token_ttl_s)
+        access, _, ttl = issue_token(self.settings, user_id, session_id, "access")
+        return IssuedTokens(access, refresh, ttl)
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        try:
+            claims = decode_token(self.settings, refresh_token, "refresh")
+        except TokenError as exc:
+            raise Unauthorized(str(exc), code="invalid_token") from exc
+        session = await self.repo.lock_session(claims.session_id)
+        if session is None or session.user_id != claims.user_id or session.revoked_at is not None:
+            raise Unauthorized("This session has ended; log in again", code="session_revoked")
+        if not digest_matches(session.refresh_jti_hash, token_fingerprint(claims.jti)):
+            # A rotated token came back: someone holds a copy. End the whole session.
+            await self.repo.revoke_session(session.id, "refresh_reuse")
+            raise RefreshReused("Refresh token was already used; the session has been ended")
+        refresh, refresh_jti, _ = issue_token(self.settings, claims.user_id, session.id, "refresh")
+        await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti))
+        access, _, ttl = issue_token(self.settings, claims.user_id, session.id, "access")
+        return IssuedTokens(access, refresh, ttl)
+
+    async def end(self, session_id: uuid.UUID) -> None:
+        await self.repo.revoke_session(session_id, "logout")

@@ -1,0 +1,5 @@
+"""/ws: the realtime socket (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["realtime"])

@@ -1,0 +1,51 @@
+"""Realtime fan-out: what one replica tells the users connected to any replica.
+
+Events go through Redis pub/sub (one channel per user), so a user connected to gateway
+replica 1 hears what was done through replica 2. Redis may lose an event; clients catch
+up over HTTP (`after=`), because PostgreSQL holds everything that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("app.events")
+
+
+def user_channel(user_id: uuid.UUID | str) -> str:
+    return f"ev:user:{user_id}"
+
+
+class EventBus:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def to_users(self, user_ids: Iterable[uuid.UUID | str], event: str, data: dict,
+                       exclude_session: uuid.UUID | str | None = None) -> None:
+        frame = {"event": event, "data": data}
+        if exclude_session is not None:
+            frame["exclude_session"] = str(exclude_session)
+        payload = json.dumps(frame, default=str)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for user_id in set(map(str, user_ids)):
+                    pipe.publish(user_channel(user_id), payload)
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("could not publish %s: %s", event, exc)
+
+    async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None) -> None:
+        """Close the sockets of one session (logout), or of every session (ban) when None."""
+        await self.to_users([user_id], "_session_ended", {"session_id": str(session_id) if session_id else None})
+
+    async def profile_changed(self, user_id: uuid.UUID) -> None:
+        try:
+            await self.redis.publish("ev:profile_changed", str(user_id))
+        except RedisError as exc:
+            log.warning("could not publish profile change: %s", exc)

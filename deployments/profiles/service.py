@@ -1,0 +1,83 @@
+"""Profile rules: partial updates that keep the profile valid as a whole."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+
+from deployments.profiles.repository import ProfileRepository
+from deployments.profiles.schemas import (Location, PhotoOut, PreferencesOut, ProfileOut, ProfileUpdate, age_on)
+from kit.errors import Unprocessable
+from models import ProfilePhoto, UserProfile
+
+PhotoUrl = Callable[[ProfilePhoto], str]
+DEFAULT_PREFERENCES = {"max_distance": 50, "age_min": 18, "age_max": 100, "show_me": "everyone"}
+
+
+def is_complete(profile: UserProfile | None) -> bool:
+    return bool(profile and profile.first_name and profile.birth_date and profile.gender
+                and profile.latitude is not None and profile.longitude is not None)
+
+
+class ProfileService:
+    def __init__(self, repo: ProfileRepository, photo_url: PhotoUrl) -> None:
+        self.repo = repo
+        self.photo_url = photo_url
+
+    async def read(self, user_id: uuid.UUID) -> ProfileOut:
+        profile = await self.repo.get(user_id)
+        interests = await self.repo.interests(user_id)
+        photos = await self.repo.photos(user_id)
+        return self._render(user_id, profile, interests, photos)
+
+    async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> ProfileOut:
+        current = await self.repo.get(user_id)
+        values = self._columns(change)
+        self._check_age_range(current, values)
+        await self.repo.upsert(user_id, values)
+        if change.interests is not None:
+            await self.repo.replace_interests(user_id, change.interests)
+        self.repo.session.expire_all()
+        return await self.read(user_id)
+
+    @staticmethod
+    def _columns(change: ProfileUpdate) -> dict:
+        fields = change.model_dump(exclude_unset=True, exclude={"location", "preferences", "interests"})
+        if change.location is not None:
+            fields["latitude"] = change.location.latitude
+            fields["longitude"] = change.location.longitude
+        if change.preferences is not None:
+            fields.update(change.preferences.model_dump(exclude_none=True))
+        return {k: v for k, v in fields.items() if v is not None or k in ("bio", "last_name", "location_name")}
+
+    @staticmethod
+    def _check_age_range(current: UserProfile | None, values: dict) -> None:
+        age_min = values.get("age_min", current.age_min if current else DEFAULT_PREFERENCES["age_min"])
+        age_max = values.get("age_max", current.age_max if current else DEFAULT_PREFERENCES["age_max"])
+        if age_min > age_max:
+            raise Unprocessable(f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})")
+
+    def _render(self, user_id: uuid.UUID, profile: UserProfile | None, interests: list[str],
+                photos: list[ProfilePhoto]) -> ProfileOut:
+        prefs = (PreferencesOut(max_distance=profile.max_distance, age_min=profile.age_min,
+                                age_max=profile.age_max, show_me=profile.show_me)
+                 if profile else PreferencesOut(**DEFAULT_PREFERENCES))
+        location = None
+        if profile and profile.latitude is not None and profile.longitude is not None:
+            location = Location(latitude=profile.latitude, longitude=profile.longitude)
+        return ProfileOut(
+            id=user_id,
+            first_name=profile.first_name if profile else None,
+            last_name=profile.last_name if profile else None,
+            birth_date=profile.birth_date if profile else None,
+            age=age_on(profile.birth_date, date.today()) if profile and profile.birth_date else None,
+            gender=profile.gender if profile else None,
+            bio=profile.bio if profile else None,
+            location=location,
+            location_name=profile.location_name if profile else None,
+            preferences=prefs,
+            photos=[PhotoOut(id=p.id, url=self.photo_url(p), is_primary=p.is_primary) for p in photos],
+            interests=interests,
+            is_complete=is_complete(profile),
+        )

@@ -1,0 +1,43 @@
+"""Annotated dependency aliases for what every replica keeps on `app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from kit.redis import RateLimiter
+from kit.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _redis(request: Request) -> aioredis.Redis:
+    return request.app.state.redis
+
+
+def _limiter(request: Request) -> RateLimiter:
+    return request.app.state.limiter
+
+
+def _backends(request: Request) -> Any:
+    return request.app.state.backends
+
+
+def client_ip(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+Redis = Annotated[aioredis.Redis, Depends(_redis)]
+Limiter = Annotated[RateLimiter, Depends(_limiter)]
+Backends = Annotated[Any, Depends(_backends)]
+ClientIp = Annotated[str, Depends(client_ip)]

@@ -1,0 +1,108 @@
+"""Typed settings, read from environment variables (and an optional `.env`).
+
+Every field is listed in the README. `APP_ENV=production` refuses unsafe defaults.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    app_env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    # Empty means "start the embedded server under data_dir" (make run) or fail (serve deploy).
+    database_url: str = ""
+    redis_url: str = ""
+    db_pool_size: int = Field(10, ge=1, le=200)
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "dating-backend"
+    jwt_audience: str = "dating-app"
+    access_token_ttl_s: int = Field(24 * 3600, ge=60)
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=300)
+    otp_secret: str = ""  # HMAC key for stored OTP codes; derived from jwt_secret when empty
+    otp_ttl_s: int = Field(300, ge=30)
+    otp_max_attempts: int = Field(5, ge=1)
+
+    sms_provider: Literal["console", "twilio"] = "console"
+    sms_outbox: Path | None = None
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_phone_number: str = ""
+    twilio_api_base: str = ""  # only for tests: a local fake of Twilio's HTTP API
+
+    stripe_secret_key: str = ""
+    stripe_api_base: str = ""  # only for tests: a local fake of Stripe's HTTP API
+
+    rate_otp_per_hour: int = Field(3, ge=1)
+    otp_resend_cooldown_s: int = Field(60, ge=0)
+    rate_login_failures_per_hour: int = Field(5, ge=1)
+    rate_api_per_hour: int = Field(1000, ge=1)
+    rate_messages_per_minute: int = Field(60, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON bodies; uploads have their own limit
+    trust_forwarded_for: bool = False
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    media_backend: Literal["local", "s3"] = "local"
+    media_dir: Path | None = None  # defaults to data_dir/media
+    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    media_max_pixels: int = Field(50_000_000, ge=10_000)
+    media_max_photos: int = Field(6, ge=1)
+    media_url_ttl_s: int = Field(7 * 24 * 3600, ge=60)
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+
+    free_daily_likes: int = Field(100, ge=0)
+    feed_grid_km: float = Field(1.0, gt=0)  # locations snap to this grid before any distance
+    user_shards: int = Field(4, ge=1)
+    match_shards: int = Field(4, ge=1)
+    message_max_chars: int = Field(2000, ge=1)
+    report_auto_hide_threshold: int = Field(3, ge=1)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> "Settings":
+        if self.app_env != "production":
+            return self
+        problems = []
+        if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+            problems.append("JWT_SECRET must be set to a random value of 32+ characters")
+        if self.sms_provider == "console":
+            problems.append("SMS_PROVIDER=console would not deliver codes; use twilio")
+        if not self.database_url or not self.redis_url:
+            problems.append("DATABASE_URL and REDIS_URL are required")
+        if problems:
+            raise ValueError("APP_ENV=production refuses to start: " + "; ".join(problems))
+        return self
+
+    @property
+    def otp_key(self) -> bytes:
+        return (self.otp_secret or ("otp:" + self.jwt_secret)).encode()
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_dir or (self.data_dir / "media")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,17 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
+
+from models.auth import AuthSession, OtpChallenge
+from models.base import Base
+from models.block import Block
+from models.match import Match, Swipe, canonical_pair
+from models.message import Message
+from models.photo import MediaDeletion, ProfilePhoto
+from models.profile import UserInterest, UserProfile
+from models.report import Report
+from models.subscription import Subscription
+from models.user import User
+
+__all__ = [
+    "AuthSession", "Base", "Block", "Match", "MediaDeletion", "Message", "OtpChallenge", "ProfilePhoto",
+    "Report", "Subscription", "Swipe", "User", "UserInterest", "UserProfile", "canonical_pair",
+]

