@@ -47,6 +47,7 @@ class Settings(BaseSettings):
 
     stripe_secret_key: str = ""
     stripe_api_base: str = ""  # only for tests: a local fake of Stripe's HTTP API
+    stripe_webhook_secret: str = ""  # whsec_...: enables POST /api/v1/billing/webhook
 
     rate_otp_per_hour: int = Field(3, ge=1)
     otp_resend_cooldown_s: int = Field(60, ge=0)
@@ -90,8 +91,17 @@ class Settings(BaseSettings):
             problems.append("SMS_PROVIDER=console would not deliver codes; use twilio")
         if not self.database_url or not self.redis_url:
             problems.append("DATABASE_URL and REDIS_URL are required")
+        if not self.stripe_secret_key:
+            problems.append("STRIPE_SECRET_KEY is required (the fake billing provider grants premium for free)")
         if problems:
             raise ValueError("APP_ENV=production refuses to start: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _dev_outbox(self) -> "Settings":
+        # With the console provider a developer reads codes from this file instead of a phone.
+        if self.sms_outbox is None and self.app_env == "development" and self.sms_provider == "console":
+            self.sms_outbox = self.data_dir / "sms_outbox.jsonl"
         return self
 
     @property

@@ -1,0 +1,53 @@
+"""The Ray Serve application: a FastAPI gateway plus the matching and media deployments.
+
+`serve_config.yaml` points at `build_app` and is the one place that sets replicas,
+resources and shard counts; this module only says how the pieces connect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from actors.match_shard import MatchShard
+from actors.ring import ShardRing
+from actors.user_shard import UserShard
+from deployments.app import Backends, create_app
+from deployments.matching.ranker import FeedRanker
+from deployments.media import MediaProcessor
+from kit.settings import Settings, get_settings
+
+
+@serve.deployment(name="Gateway")
+@serve.ingress()
+class Gateway:
+    """HTTP and websocket ingress. Stateless: any replica serves any user."""
+
+    def __init__(self, ranker: DeploymentHandle, media: DeploymentHandle, user_shards: int, match_shards: int) -> None:
+        self.ranker = ranker
+        self.media = media
+        self.user_shards = user_shards
+        self.match_shards = match_shards
+
+    def _backends(self, settings: Settings) -> Backends:
+        return Backends(
+            kind="ray",
+            user_shards=ShardRing.ray(UserShard, self.user_shards, "user-shard", database_url=settings.database_url),
+            match_shards=ShardRing.ray(MatchShard, self.match_shards, "match-shard",
+                                       database_url=settings.database_url),
+            ranker=self.ranker,
+            media=self.media,
+        )
+
+    def __serve_build_asgi_app__(self) -> Any:
+        return create_app(get_settings(), backends=self._backends)
+
+
+def build_app(args: dict[str, Any]) -> serve.Application:
+    """Application builder named by serve_config.yaml (`import_path: deployments.serve_app:build_app`)."""
+    settings = get_settings()
+    ranker = serve.deployment(FeedRanker, name="FeedRanker").bind(database_url=settings.database_url)
+    media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
+    return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)))
