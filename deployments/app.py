@@ -118,9 +118,10 @@ def _routers() -> list[Any]:
     from deployments.matching.router import router as matching
     from deployments.profiles.photos_router import router as photos
     from deployments.profiles.router import router as profiles
+    from deployments.safety.moderation_router import router as moderation
     from deployments.safety.router import router as safety
 
-    return [health.router, auth, profiles, photos, matching, chat, websocket, safety, billing]
+    return [health.router, auth, profiles, photos, matching, chat, websocket, safety, moderation, billing]
 
 
 def _openapi(app: FastAPI) -> dict:

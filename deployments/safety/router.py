@@ -1,5 +1,56 @@
-"""/api/v1/safety routes (being built)."""
+"""/api/v1/safety: block and report other users."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, BackgroundTasks, Request
+
+from deployments.auth.dependencies import CurrentUser
+from deployments.safety.repository import SafetyRepository
+from deployments.safety.schemas import (BlockRequest, BlocksResponse, MessageResponse, ReportRequest,
+                                        ReportResponse)
+from deployments.safety.service import SafetyService, announce_removals
+from kit.db import Session
+from kit.deps import AppSettings, Limiter
 
 router = APIRouter(prefix="/api/v1/safety", tags=["safety"])
+REPORTS_PER_HOUR = 30
+
+
+def _service(session, settings) -> SafetyService:
+    return SafetyService(SafetyRepository(session), settings)
+
+
+@router.post("/block", response_model=MessageResponse)
+async def block(body: BlockRequest, caller: CurrentUser, request: Request, session: Session,
+                settings: AppSettings, tasks: BackgroundTasks) -> MessageResponse:
+    """Block a user both ways: any match ends and neither of you sees or reaches the other again."""
+    removals = await _service(session, settings).block(caller.id, body.user_id)
+    # Background tasks run after the unit of work has committed: nobody is told before it is true.
+    tasks.add_task(announce_removals, request.app.state.events, removals)
+    return MessageResponse(message="User blocked successfully")
+
+
+@router.get("/blocks", response_model=BlocksResponse)
+async def list_blocks(caller: CurrentUser, session: Session, settings: AppSettings) -> BlocksResponse:
+    """The users you have blocked (id and first name only), newest first."""
+    return BlocksResponse(blocks=await _service(session, settings).blocks(caller.id))
+
+
+@router.delete("/block/{user_id}", response_model=MessageResponse)
+async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session,
+                  settings: AppSettings) -> MessageResponse:
+    """Lift your block on a user. An ended match is not restored."""
+    await _service(session, settings).unblock(caller.id, user_id)
+    return MessageResponse(message="User unblocked successfully")
+
+
+@router.post("/report", response_model=ReportResponse)
+async def report(body: ReportRequest, caller: CurrentUser, request: Request, session: Session,
+                 settings: AppSettings, limiter: Limiter, tasks: BackgroundTasks) -> ReportResponse:
+    """Report a user (the recent conversation is kept as evidence); also blocks unless `block` is false."""
+    await limiter.hit("report", str(caller.id), REPORTS_PER_HOUR, 3600, message="Too many reports; try again later")
+    outcome = await _service(session, settings).report(caller.id, body)
+    tasks.add_task(announce_removals, request.app.state.events, outcome.removals)
+    return ReportResponse(report_id=outcome.report_id)

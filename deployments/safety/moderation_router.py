@@ -1,0 +1,51 @@
+"""/api/v1/moderation: the report queue and bans. Moderators only; everyone else gets 403."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+
+from deployments.auth.dependencies import Moderator
+from deployments.auth.repository import AuthRepository
+from deployments.safety.repository import SafetyRepository
+from deployments.safety.schemas import (BanRequest, MessageResponse, ReportsResponse, ReportStatus, ResolveRequest,
+                                        ResolveResponse)
+from deployments.safety.service import ModerationService, announce_removals
+from kit.db import Session
+
+router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
+
+
+def _service(session) -> ModerationService:
+    return ModerationService(SafetyRepository(session), AuthRepository(session))
+
+
+@router.get("/reports", response_model=ReportsResponse)
+async def list_reports(moderator: Moderator, session: Session,
+                       status: Annotated[ReportStatus | Literal["all"], Query()] = "pending",
+                       limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> ReportsResponse:
+    """Reports with their evidence, oldest first: `status` pending (default), reviewing, actioned, dismissed or all."""
+    wanted = None if status == "all" else status
+    return ReportsResponse(reports=await _service(session).reports(wanted, limit, offset))
+
+
+@router.post("/reports/{report_id}/resolve", response_model=ResolveResponse)
+async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: Moderator,
+                         session: Session) -> ResolveResponse:
+    """Mark a report reviewing, actioned or dismissed; dismissing the last open one un-hides the user."""
+    report = await _service(session).resolve(moderator.id, report_id, body.status, body.note)
+    return ResolveResponse(report=report)
+
+
+@router.post("/users/{user_id}/ban", response_model=MessageResponse)
+async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, request: Request, session: Session,
+                   tasks: BackgroundTasks) -> MessageResponse:
+    """Ban a user: every session and live socket ends, matches end, and the number cannot log in again."""
+    removals = await _service(session).ban(moderator.id, user_id, body.reason)
+    events = request.app.state.events
+    tasks.add_task(events.session_ended, user_id, None)
+    tasks.add_task(announce_removals, events, removals)
+    return MessageResponse(message="User banned successfully")

@@ -1,0 +1,174 @@
+"""Safety rules: blocks that end matches, reports that keep their evidence, automatic hiding.
+
+A block is stored in one direction (who blocked whom) but every read path treats either
+direction as "these two never see or reach each other again".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from deployments.auth.repository import AuthRepository
+from deployments.events import EventBus
+from deployments.safety.repository import SafetyRepository
+from deployments.safety.schemas import BlockedUser, ReportOut, ReportRequest
+from kit.errors import NotFound, Unprocessable
+from kit.settings import Settings
+from models import Report, User
+
+log = logging.getLogger("app.safety")
+FOLD_WINDOW = timedelta(hours=24)
+AUTO_HIDE_WINDOW = timedelta(hours=24)
+EVIDENCE_MESSAGES = 100
+
+
+@dataclass
+class Removal:
+    """A match that ended: both users are told `match_removed` once the change is committed."""
+    match_id: uuid.UUID
+    user_ids: list[uuid.UUID]
+
+
+@dataclass
+class ReportOutcome:
+    report_id: uuid.UUID
+    folded: bool
+    removals: list[Removal] = field(default_factory=list)
+
+
+class SafetyService:
+    def __init__(self, repo: SafetyRepository, settings: Settings) -> None:
+        self.repo, self.settings = repo, settings
+
+    async def _require_other_user(self, caller_id: uuid.UUID, other_id: uuid.UUID, verb: str) -> None:
+        if other_id == caller_id:
+            raise Unprocessable(f"You cannot {verb} yourself", code=f"cannot_{verb}_self")
+        if not await self.repo.user_exists(other_id):
+            raise NotFound("User not found", code="user_not_found")
+
+    async def block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> list[Removal]:
+        """Idempotent: blocking again changes nothing and ends nothing new."""
+        await self._require_other_user(blocker_id, blocked_id, "block")
+        return await self._block(blocker_id, blocked_id)
+
+    async def _block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> list[Removal]:
+        await self.repo.lock_pair(blocker_id, blocked_id)
+        await self.repo.add_block(blocker_id, blocked_id)
+        match_id = await self.repo.end_active_match(blocker_id, blocked_id, blocker_id, "blocked")
+        return [Removal(match_id, [blocker_id, blocked_id])] if match_id else []
+
+    async def unblock(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> None:
+        """Lifts the caller's own block only; the old match stays ended."""
+        if blocked_id == blocker_id:
+            raise Unprocessable("You cannot unblock yourself", code="cannot_unblock_self")
+        if not await self.repo.remove_block(blocker_id, blocked_id):
+            raise NotFound("You have not blocked this user", code="not_blocked")
+
+    async def blocks(self, blocker_id: uuid.UUID) -> list[BlockedUser]:
+        return [BlockedUser(id=user_id, first_name=name) for user_id, name in await self.repo.blocked_by(blocker_id)]
+
+    async def report(self, reporter_id: uuid.UUID, body: ReportRequest) -> ReportOutcome:
+        """File (or fold into an open identical) report, then block unless the client said not to.
+
+        Reporting is allowed across an existing block in either direction: a harasser who blocks
+        first must not be able to stop the victim from reporting them.
+        """
+        reported_id = body.reported_user_id
+        await self._require_other_user(reporter_id, reported_id, "report")
+        await self.repo.lock_pair(reporter_id, reported_id)
+        now = datetime.now(UTC)
+        existing = await self.repo.open_identical_report(reporter_id, reported_id, body.reason, now - FOLD_WINDOW)
+        if existing is not None:
+            outcome = ReportOutcome(existing.id, folded=True)
+        else:
+            outcome = ReportOutcome(await self._file(reporter_id, body), folded=False)
+            await self._maybe_hide(reported_id, now)
+        if body.block:
+            outcome.removals = await self._block(reporter_id, reported_id)
+        return outcome
+
+    async def _file(self, reporter_id: uuid.UUID, body: ReportRequest) -> uuid.UUID:
+        # Snapshot before the block ends the match: the copy outlives unmatching and deletion.
+        match_id, evidence = await self.evidence(reporter_id, body.reported_user_id)
+        report_id = await self.repo.add_report(
+            reporter_id=reporter_id, reported_user_id=body.reported_user_id, reason=body.reason,
+            description=body.description, match_id=match_id, evidence=evidence)
+        log.info("report %s filed (%s)", report_id, body.reason)
+        return report_id
+
+    async def evidence(self, a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID | None, dict]:
+        """The pair's most recent messages (oldest first), whether or not the match is still active."""
+        captured_at = datetime.now(UTC).isoformat()
+        match = await self.repo.match_between(a, b)
+        if match is None:
+            return None, {"captured_at": captured_at, "match": None, "messages": []}
+        messages = await self.repo.recent_messages(match.id, EVIDENCE_MESSAGES)
+        return match.id, {
+            "captured_at": captured_at,
+            "match": {"id": str(match.id), "matched_at": match.matched_at.isoformat(),
+                      "is_active": match.is_active,
+                      "unmatched_at": match.unmatched_at.isoformat() if match.unmatched_at else None},
+            "messages": [{"id": str(m.id), "sender_id": str(m.sender_id), "content": m.content,
+                          "message_type": m.message_type, "sent_at": m.sent_at.isoformat()} for m in messages],
+        }
+
+    async def _maybe_hide(self, reported_id: uuid.UUID, now: datetime) -> None:
+        await self.repo.lock_reported(reported_id)
+        reporters = await self.repo.distinct_reporters_since(reported_id, now - AUTO_HIDE_WINDOW)
+        if reporters >= self.settings.report_auto_hide_threshold:
+            await self.repo.set_hidden(reported_id, True)
+            log.info("user %s hidden after %d reports in 24h, pending review", reported_id, reporters)
+
+
+def render_report(report: Report, reported: User) -> ReportOut:
+    return ReportOut(
+        id=report.id, reporter_id=report.reporter_id, reported_user_id=report.reported_user_id,
+        reason=report.reason, description=report.description, status=report.status, match_id=report.match_id,
+        evidence=report.evidence, reported_user_hidden=reported.hidden_at is not None,
+        reported_user_banned=reported.banned_at is not None, created_at=report.created_at,
+        resolved_at=report.resolved_at, resolved_by=report.resolved_by, resolution_note=report.resolution_note)
+
+
+class ModerationService:
+    """What a moderator may do. The role itself is granted only from the command line."""
+
+    def __init__(self, repo: SafetyRepository, auth: AuthRepository) -> None:
+        self.repo, self.auth = repo, auth
+
+    async def reports(self, status: str | None, limit: int, offset: int) -> list[ReportOut]:
+        return [render_report(r, u) for r, u in await self.repo.list_reports(status, limit, offset)]
+
+    async def resolve(self, moderator_id: uuid.UUID, report_id: uuid.UUID, status: str,
+                      note: str | None) -> ReportOut:
+        report = await self.repo.lock_report(report_id)
+        if report is None:
+            raise NotFound("Report not found", code="report_not_found")
+        await self.repo.resolve(report.id, status, moderator_id, note)
+        # Hiding was provisional, pending review. A dismissal lifts it once nothing else is open
+        # against the user; an upheld ("actioned") report keeps the profile out of feeds.
+        if status == "dismissed" and not await self.repo.open_reports_against(report.reported_user_id, report.id):
+            await self.repo.set_hidden(report.reported_user_id, False)
+        log.info("report %s set to %s by moderator %s", report.id, status, moderator_id)
+        row = await self.repo.report_with_user(report.id)
+        return render_report(*row)
+
+    async def ban(self, moderator_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> list[Removal]:
+        """Ban, end every session and match, and close the open reports against the user."""
+        if user_id == moderator_id:
+            raise Unprocessable("You cannot ban yourself", code="cannot_ban_self")
+        if not await self.repo.user_exists(user_id):
+            raise NotFound("User not found", code="user_not_found")
+        if await self.repo.ban(user_id, reason):
+            log.info("user %s banned by moderator %s", user_id, moderator_id)
+        await self.auth.revoke_all_sessions(user_id, "banned")
+        await self.repo.close_open_reports(user_id, moderator_id, f"User banned: {reason}")
+        ended = await self.repo.end_all_matches(user_id, moderator_id, "banned")
+        return [Removal(match_id, [user_id, other]) for match_id, other in ended]
+
+
+async def announce_removals(events: EventBus, removals: list[Removal]) -> None:
+    for removal in removals:
+        await events.to_users(removal.user_ids, "match_removed", {"match_id": str(removal.match_id)})

@@ -1,0 +1,74 @@
+"""Safety fixtures: members, a moderator, matches and messages written straight to the tables,
+and an inbox that hears the realtime events published to given users."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+
+from deployments.events import user_channel
+from deployments.safety.cli import grant_moderator
+from tests.factories import TestUser, make_member
+
+
+class Inbox:
+    """Subscribes to users' event channels; `drain()` returns what arrived, as (user_id, event, data)."""
+
+    def __init__(self, redis_url: str, *users: TestUser) -> None:
+        self.redis = aioredis.from_url(redis_url, decode_responses=True)
+        self.pubsub = self.redis.pubsub()
+        self.channels = {user_channel(u.id): u.id for u in users}
+
+    async def __aenter__(self) -> "Inbox":
+        await self.pubsub.subscribe(*self.channels)
+        for _ in self.channels:  # the subscribe confirmations
+            await self.pubsub.get_message(timeout=1)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.pubsub.aclose()
+        await self.redis.aclose()
+
+    async def drain(self) -> list[tuple[uuid.UUID, str, dict]]:
+        got = []
+        while (message := await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3)) is not None:
+            frame = json.loads(message["data"])
+            got.append((self.channels[message["channel"]], frame["event"], frame["data"]))
+        return got
+
+
+@pytest.fixture
+def inbox(settings):
+    return lambda *users: Inbox(settings.redis_url, *users)
+
+
+@pytest.fixture
+async def alice(client, settings) -> TestUser:
+    return await make_member(client, settings.sms_outbox, first_name="Alice", gender="female")
+
+
+@pytest.fixture
+async def bob(client, settings) -> TestUser:
+    return await make_member(client, settings.sms_outbox, first_name="Bob", gender="male")
+
+
+@pytest.fixture
+async def moderator(client, settings) -> TestUser:
+    user = await make_member(client, settings.sms_outbox, first_name="Mod")
+    await grant_moderator(settings.database_url, user.phone)
+    return user
+
+
+async def make_match(db, a: TestUser, b: TestUser) -> uuid.UUID:
+    low, high = sorted([a.id, b.id], key=str)
+    return await db.fetchval("INSERT INTO matches (user1_id, user2_id) VALUES ($1, $2) RETURNING id", low, high)
+
+
+async def add_message(db, match_id: uuid.UUID, sender: TestUser, content: str) -> uuid.UUID:
+    seq = await db.fetchval("UPDATE matches SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", match_id)
+    return await db.fetchval(
+        "INSERT INTO messages (match_id, sender_id, content, seq) VALUES ($1, $2, $3, $4) RETURNING id",
+        match_id, sender.id, content, seq)
