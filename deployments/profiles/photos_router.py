@@ -1,5 +1,99 @@
-"""/api/v1/profile routes (being built)."""
+"""/api/v1/profile/photos: upload, list, reorder, choose the primary, delete; and /media for local files."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1/profile", tags=["photos"])
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from deployments.auth.dependencies import CurrentUser
+from deployments.profiles.photos_repository import PhotoRepository
+from deployments.profiles.photos_schemas import (DeleteResponse, PhotoListResponse, PhotoOrder, PhotoResponse)
+from deployments.profiles.photos_service import PhotoService
+from deployments.profiles.storage import LocalStorage
+from kit.db import Session
+from kit.deps import AppSettings
+from kit.errors import NotFound, PayloadTooLarge
+
+photos = APIRouter(prefix="/api/v1/profile", tags=["photos"])
+media = APIRouter(tags=["photos"])
+router = APIRouter()
+
+
+def _service(request: Request, session) -> PhotoService:
+    state = request.app.state
+    return PhotoService(PhotoRepository(session), state.media_storage, state.backends.media, state.media_janitor,
+                        state.settings)
+
+
+async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
+    # The middleware already capped the whole body; this is the file's own limit (the part is spooled to disk).
+    if upload.size is not None and upload.size > max_bytes:
+        raise PayloadTooLarge(f"Photos are limited to {max_bytes} bytes")
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"Photos are limited to {max_bytes} bytes")
+    return data
+
+
+@photos.post("/photos", response_model=PhotoResponse)
+async def upload_photo(
+    caller: CurrentUser, request: Request, session: Session, settings: AppSettings, background: BackgroundTasks,
+    photo: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most MEDIA_MAX_BYTES")],
+    is_primary: Annotated[bool, Form(description="Make this the primary photo")] = False,
+) -> PhotoResponse:
+    """Upload a photo: decoded, oriented, stripped of all metadata, stored as display and thumbnail."""
+    data = await _read_limited(photo, settings.media_max_bytes)
+    outcome = await _service(request, session).upload(caller.id, data, is_primary)
+    # Runs after the unit of work has committed the row: the upload's keys stop being deletion candidates.
+    background.add_task(request.app.state.media_janitor.release, outcome.guard_ids)
+    return PhotoResponse(photo=outcome.photo)
+
+
+@photos.get("/photos", response_model=PhotoListResponse)
+async def list_photos(caller: CurrentUser, request: Request, session: Session) -> PhotoListResponse:
+    """The caller's photos in display order."""
+    return PhotoListResponse(photos=await _service(request, session).list(caller.id))
+
+
+@photos.put("/photos/order", response_model=PhotoListResponse)
+async def reorder_photos(body: PhotoOrder, caller: CurrentUser, request: Request,
+                         session: Session) -> PhotoListResponse:
+    """Reorder the caller's photos: every photo id, once each, in the new order."""
+    return PhotoListResponse(photos=await _service(request, session).reorder(caller.id, body.photo_ids))
+
+
+@photos.put("/photos/{photo_id}/primary", response_model=PhotoListResponse)
+async def set_primary_photo(photo_id: uuid.UUID, caller: CurrentUser, request: Request,
+                            session: Session) -> PhotoListResponse:
+    """Make one of the caller's photos the primary photo."""
+    return PhotoListResponse(photos=await _service(request, session).set_primary(caller.id, photo_id))
+
+
+@photos.delete("/photos/{photo_id}", response_model=DeleteResponse)
+async def delete_photo(photo_id: uuid.UUID, caller: CurrentUser, request: Request, session: Session,
+                       background: BackgroundTasks) -> DeleteResponse:
+    """Delete one of the caller's photos; the next photo becomes primary if this one was."""
+    await _service(request, session).delete(caller.id, photo_id)
+    # After the commit: delete the queued objects now (and retry any earlier failures).
+    background.add_task(request.app.state.media_janitor.run_due)
+    return DeleteResponse()
+
+
+@media.api_route("/media/{key}", methods=["GET", "HEAD"], include_in_schema=False)
+async def media_file(key: str, request: Request, exp: str = "", sig: str = "") -> FileResponse:
+    """A locally stored photo, behind a signed, expiring URL (anything else: 404)."""
+    storage = request.app.state.media_storage
+    path = storage.verified_path(key, exp, sig) if isinstance(storage, LocalStorage) else None
+    if path is None:
+        raise NotFound("No such media", code="media_not_found")
+    max_age = max(0, int(exp) - int(time.time()))
+    return FileResponse(path, media_type="image/jpeg", headers={
+        "Cache-Control": f"private, max-age={max_age}, immutable", "X-Content-Type-Options": "nosniff"})
+
+
+router.include_router(photos)
+router.include_router(media)
