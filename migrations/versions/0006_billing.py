@@ -1,0 +1,21 @@
+"""billing: subscriptions.cancel_at_period_end
+
+Revision ID: 0006
+Revises: 0001
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0006"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("subscriptions", sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False,
+                                             server_default=sa.false()))
+
+
+def downgrade() -> None:
+    op.drop_column("subscriptions", "cancel_at_period_end")
