@@ -3,6 +3,8 @@
 Events go through Redis pub/sub (one channel per user), so a user connected to gateway
 replica 1 hears what was done through replica 2. Redis may lose an event; clients catch
 up over HTTP (`after=`), because PostgreSQL holds everything that was acknowledged.
+Events named with a leading `_` are for the replicas (close sockets, update block sets) and
+are never forwarded to clients. Publish only after the change is committed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class EventBus:
     async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None) -> None:
         """Close the sockets of one session (logout), or of every session (ban) when None."""
         await self.to_users([user_id], "_session_ended", {"session_id": str(session_id) if session_id else None})
+
+    async def pair_blocked(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> None:
+        """Stop every realtime event between the two at once, on every replica (safety calls this
+        after committing a block; `match_removed` alone also makes replicas re-read blocks)."""
+        await self.to_users([blocker_id], "_blocked", {"user_id": str(blocked_id)})
+        await self.to_users([blocked_id], "_blocked", {"user_id": str(blocker_id)})
 
     async def profile_changed(self, user_id: uuid.UUID) -> None:
         try:
