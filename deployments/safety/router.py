@@ -10,7 +10,7 @@ from deployments.auth.dependencies import CurrentUser
 from deployments.safety.repository import SafetyRepository
 from deployments.safety.schemas import (BlockRequest, BlocksResponse, MessageResponse, ReportRequest,
                                         ReportResponse)
-from deployments.safety.service import SafetyService, announce_removals
+from deployments.safety.service import SafetyService, announce_block
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
 
@@ -26,9 +26,9 @@ def _service(session, settings) -> SafetyService:
 async def block(body: BlockRequest, caller: CurrentUser, request: Request, session: Session,
                 settings: AppSettings, tasks: BackgroundTasks) -> MessageResponse:
     """Block a user both ways: any match ends and neither of you sees or reaches the other again."""
-    removals = await _service(session, settings).block(caller.id, body.user_id)
+    outcome = await _service(session, settings).block(caller.id, body.user_id)
     # Background tasks run after the unit of work has committed: nobody is told before it is true.
-    tasks.add_task(announce_removals, request.app.state.events, removals)
+    tasks.add_task(announce_block, request.app.state.events, outcome)
     return MessageResponse(message="User blocked successfully")
 
 
@@ -52,5 +52,5 @@ async def report(body: ReportRequest, caller: CurrentUser, request: Request, ses
     """Report a user (the recent conversation is kept as evidence); also blocks unless `block` is false."""
     await limiter.hit("report", str(caller.id), REPORTS_PER_HOUR, 3600, message="Too many reports; try again later")
     outcome = await _service(session, settings).report(caller.id, body)
-    tasks.add_task(announce_removals, request.app.state.events, outcome.removals)
+    tasks.add_task(announce_block, request.app.state.events, outcome.block)
     return ReportResponse(report_id=outcome.report_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from deployments.auth.repository import AuthRepository
@@ -33,10 +33,17 @@ class Removal:
 
 
 @dataclass
+class BlockOutcome:
+    blocker_id: uuid.UUID
+    blocked_id: uuid.UUID
+    removals: list[Removal]
+
+
+@dataclass
 class ReportOutcome:
     report_id: uuid.UUID
     folded: bool
-    removals: list[Removal] = field(default_factory=list)
+    block: BlockOutcome | None = None
 
 
 class SafetyService:
@@ -49,16 +56,17 @@ class SafetyService:
         if not await self.repo.user_exists(other_id):
             raise NotFound("User not found", code="user_not_found")
 
-    async def block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> list[Removal]:
+    async def block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> BlockOutcome:
         """Idempotent: blocking again changes nothing and ends nothing new."""
         await self._require_other_user(blocker_id, blocked_id, "block")
         return await self._block(blocker_id, blocked_id)
 
-    async def _block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> list[Removal]:
+    async def _block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> BlockOutcome:
         await self.repo.lock_pair(blocker_id, blocked_id)
         await self.repo.add_block(blocker_id, blocked_id)
         match_id = await self.repo.end_active_match(blocker_id, blocked_id, blocker_id, "blocked")
-        return [Removal(match_id, [blocker_id, blocked_id])] if match_id else []
+        removals = [Removal(match_id, [blocker_id, blocked_id])] if match_id else []
+        return BlockOutcome(blocker_id, blocked_id, removals)
 
     async def unblock(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> None:
         """Lifts the caller's own block only; the old match stays ended."""
@@ -87,7 +95,7 @@ class SafetyService:
             outcome = ReportOutcome(await self._file(reporter_id, body), folded=False)
             await self._maybe_hide(reported_id, now)
         if body.block:
-            outcome.removals = await self._block(reporter_id, reported_id)
+            outcome.block = await self._block(reporter_id, reported_id)
         return outcome
 
     async def _file(self, reporter_id: uuid.UUID, body: ReportRequest) -> uuid.UUID:
@@ -172,3 +180,11 @@ class ModerationService:
 async def announce_removals(events: EventBus, removals: list[Removal]) -> None:
     for removal in removals:
         await events.to_users(removal.user_ids, "match_removed", {"match_id": str(removal.match_id)})
+
+
+async def announce_block(events: EventBus, block: BlockOutcome | None) -> None:
+    """After commit: every replica stops events between the pair, then both hear the match end."""
+    if block is None:
+        return
+    await events.pair_blocked(block.blocker_id, block.blocked_id)
+    await announce_removals(events, block.removals)

@@ -57,8 +57,8 @@ async def test_block_ends_the_active_match_and_tells_both(client, alice, bob, db
     async with inbox(alice, bob) as events:
         assert (await block(client, alice, bob)).status_code == 200
         heard = await events.drain()
-    assert sorted((u, e, d["match_id"]) for u, e, d in heard) == sorted(
-        [(alice.id, "match_removed", str(match_id)), (bob.id, "match_removed", str(match_id))])
+    assert sorted((u, d["match_id"]) for u, e, d in heard if e == "match_removed") == sorted(
+        [(alice.id, str(match_id)), (bob.id, str(match_id))])
     row = await db.fetchrow("SELECT is_active, end_reason, unmatched_at, unmatched_by FROM matches WHERE id = $1",
                             match_id)
     assert row["is_active"] is False and row["end_reason"] == "blocked"
@@ -70,8 +70,16 @@ async def test_the_blocked_side_blocking_back_ends_nothing_new_and_announces_not
     await block(client, alice, bob)
     async with inbox(alice, bob) as events:
         assert (await block(client, bob, alice)).status_code == 200
-        assert await events.drain() == []
+        assert [e for _, e, _ in await events.drain() if e == "match_removed"] == []
     assert await db.fetchval("SELECT count(*) FROM blocks") == 2
+
+
+async def test_block_tells_every_replica_to_stop_events_between_the_two(client, alice, bob, inbox):
+    async with inbox(alice, bob) as events:
+        await block(client, alice, bob)
+        heard = await events.drain()
+    assert sorted((u, d["user_id"]) for u, e, d in heard if e == "_blocked") == sorted(
+        [(alice.id, str(bob.id)), (bob.id, str(alice.id))])
 
 
 async def test_block_leaves_other_matches_alone(client, alice, bob, settings, db):
