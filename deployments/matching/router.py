@@ -1,5 +1,89 @@
-"""/api/v1/matching routes (being built)."""
+"""/api/v1/matching: the candidate feed, swipes, matches and the premium extras."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+
+from deployments.auth.dependencies import CurrentUser
+from deployments.matching.repository import MatchingRepository
+from deployments.matching.schemas import (FeedResponse, LikesYouResponse, MatchesResponse, RewindResponse,
+                                          SwipeRequest, SwipeResponse, UnmatchResponse)
+from deployments.matching.service import MatchingService, after_rewind, after_swipe
+from kit.db import Session
 
 router = APIRouter(prefix="/api/v1/matching", tags=["matching"])
+
+Limit = Annotated[int, Query(ge=1, le=50, description="Page size (max 50)")]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
+
+
+def _service(request: Request, session) -> MatchingService:
+    state = request.app.state
+    return MatchingService(MatchingRepository(session), state.settings, state.backends, state.photo_url)
+
+
+@router.get("/feed", response_model=FeedResponse)
+async def feed(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20) -> FeedResponse:
+    """Ranked candidates who fit the caller's preferences and whose preferences the caller fits."""
+    return FeedResponse(users=await _service(request, session).feed(caller.id, limit))
+
+
+@router.post("/swipe", response_model=SwipeResponse, response_model_exclude_none=True)
+async def swipe(body: SwipeRequest, caller: CurrentUser, request: Request, session: Session,
+                background: BackgroundTasks) -> SwipeResponse:
+    """Like or pass; a like on someone who liked you makes a match (both are told at once)."""
+    outcome = await _service(request, session).swipe(caller.id, body.target_user_id, body.action)
+    # Background tasks run after the response, i.e. after the unit of work committed.
+    if outcome.recorded:
+        background.add_task(after_swipe, request.app.state.backends.user_shards, caller.id,
+                            body.target_user_id, body.action)
+    if outcome.new_match is not None:
+        _announce_match(request, background, outcome.match_id, outcome.new_match)
+    return SwipeResponse(is_match=outcome.is_match, match_id=outcome.match_id)
+
+
+def _announce_match(request: Request, background: BackgroundTasks, match_id: uuid.UUID, new_match: dict) -> None:
+    """`new_match` to both people, each told about the other one."""
+    events = request.app.state.events
+    people = new_match["people"]
+    for me, other in ((a, b) for a in people for b in people if a != b):
+        background.add_task(events.to_users, [me], "new_match", {
+            "match_id": str(match_id), "user": people[other], "matched_at": new_match["matched_at"].isoformat()})
+
+
+@router.get("/matches", response_model=MatchesResponse)
+async def matches(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20,
+                  offset: Offset = 0) -> MatchesResponse:
+    """The caller's active matches, newest activity first, with the last message and unread count."""
+    page, next_offset = await _service(request, session).matches(caller.id, limit, offset)
+    return MatchesResponse(matches=page, next_offset=next_offset)
+
+
+@router.delete("/matches/{match_id}", response_model=UnmatchResponse)
+async def unmatch(match_id: uuid.UUID, caller: CurrentUser, request: Request, session: Session,
+                  background: BackgroundTasks) -> UnmatchResponse:
+    """Unmatch: the match leaves both lists and both people are told."""
+    other, was_active = await _service(request, session).unmatch(caller.id, match_id)
+    if was_active:
+        background.add_task(request.app.state.events.to_users, [caller.id, other], "match_removed",
+                            {"match_id": str(match_id)})
+    return UnmatchResponse()
+
+
+@router.get("/likes-you", response_model=LikesYouResponse)
+async def likes_you(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20,
+                    offset: Offset = 0) -> LikesYouResponse:
+    """Who liked the caller and waits for a swipe: the people for premium, only the count otherwise."""
+    return await _service(request, session).likes_you(caller.id, limit, offset)
+
+
+@router.post("/rewind", response_model=RewindResponse)
+async def rewind(caller: CurrentUser, request: Request, session: Session,
+                 background: BackgroundTasks) -> RewindResponse:
+    """Premium: undo the caller's last swipe, unless it made a match."""
+    rewound = await _service(request, session).rewind(caller.id)
+    background.add_task(after_rewind, request.app.state.backends.user_shards, caller.id, rewound.target_user_id)
+    return RewindResponse(rewound=rewound)

@@ -1,0 +1,205 @@
+"""All SQL of the matching domain. Per request this touches only the caller's own rows
+(profile, swipes, blocks, matches) and the final page of cards, never the whole table."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Block, Match, ProfilePhoto, Swipe, User, UserInterest, UserProfile, canonical_pair
+
+_ACTIVE_USER = "u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL"
+
+_EXCLUSIONS = text("""
+SELECT swiped_id FROM swipes WHERE swiper_id = :me
+UNION SELECT blocked_id FROM blocks WHERE blocker_id = :me
+UNION SELECT blocker_id FROM blocks WHERE blocked_id = :me
+UNION SELECT user2_id FROM matches WHERE user1_id = :me
+UNION SELECT user1_id FROM matches WHERE user2_id = :me
+""")
+
+_MATCHES = text(f"""
+SELECT m.id, m.matched_at, o.other_id, p.first_name,
+       lm.id AS lm_id, lm.content, lm.message_type, lm.sender_id, lm.sent_at,
+       (SELECT count(*) FROM messages x
+         WHERE x.match_id = m.id AND x.sender_id <> :me AND NOT x.is_read) AS unread
+  FROM matches m
+  CROSS JOIN LATERAL (SELECT CASE WHEN m.user1_id = :me THEN m.user2_id ELSE m.user1_id END AS other_id) o
+  JOIN users u ON u.id = o.other_id AND u.banned_at IS NULL AND u.deleted_at IS NULL
+  LEFT JOIN user_profiles p ON p.user_id = o.other_id
+  LEFT JOIN LATERAL (SELECT id, content, message_type, sender_id, sent_at FROM messages
+                      WHERE match_id = m.id ORDER BY seq DESC LIMIT 1) lm ON true
+ WHERE (m.user1_id = :me OR m.user2_id = :me) AND m.is_active
+ ORDER BY coalesce(m.last_message_at, m.matched_at) DESC, m.id DESC
+ LIMIT :limit OFFSET :offset
+""")
+
+_ADMIRERS_FROM = f"""
+  FROM swipes s JOIN users u ON u.id = s.swiper_id
+ WHERE s.swiped_id = :me AND s.action = 'like' AND {_ACTIVE_USER}
+   AND NOT EXISTS (SELECT 1 FROM swipes r WHERE r.swiper_id = :me AND r.swiped_id = s.swiper_id)
+   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = :me AND b.blocked_id = s.swiper_id)
+                                          OR (b.blocker_id = s.swiper_id AND b.blocked_id = :me))
+"""
+_ADMIRERS = text(f"SELECT s.swiper_id, s.created_at {_ADMIRERS_FROM} "
+                 "ORDER BY s.created_at DESC, s.swiper_id LIMIT :limit OFFSET :offset")
+_ADMIRER_COUNT = text(f"SELECT count(*) {_ADMIRERS_FROM}")
+
+
+class MatchingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- the caller -------------------------------------------------------------------------
+
+    async def profile(self, user_id: uuid.UUID) -> UserProfile | None:
+        result = await self.session.execute(select(UserProfile).where(UserProfile.user_id == user_id))
+        return result.scalar_one_or_none()
+
+    async def exclusions(self, user_id: uuid.UUID) -> list[str]:
+        """Everyone the caller must not see: swiped, blocked either way, matched (ever)."""
+        result = await self.session.execute(_EXCLUSIONS, {"me": user_id})
+        return [str(row[0]) for row in result]
+
+    # --- cards ------------------------------------------------------------------------------
+
+    async def card_profiles(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, UserProfile]:
+        """Profiles of the given users that may still be shown (active, complete)."""
+        result = await self.session.execute(
+            select(UserProfile).join(User, User.id == UserProfile.user_id)
+            .where(UserProfile.user_id.in_(user_ids), User.banned_at.is_(None), User.hidden_at.is_(None),
+                   User.deleted_at.is_(None), UserProfile.first_name.is_not(None),
+                   UserProfile.birth_date.is_not(None), UserProfile.gender.is_not(None),
+                   UserProfile.latitude.is_not(None), UserProfile.longitude.is_not(None))
+        )
+        return {p.user_id: p for p in result.scalars()}
+
+    async def interests_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        result = await self.session.execute(
+            select(UserInterest.user_id, UserInterest.interest_name).where(UserInterest.user_id.in_(user_ids))
+            .order_by(UserInterest.created_at, UserInterest.interest_name)
+        )
+        out: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for user_id, name in result:
+            out[user_id].append(name)
+        return out
+
+    async def photos_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProfilePhoto]]:
+        """Photos per user, primary first, then by order_index."""
+        result = await self.session.execute(
+            select(ProfilePhoto).where(ProfilePhoto.user_id.in_(user_ids))
+            .order_by(ProfilePhoto.is_primary.desc(), ProfilePhoto.order_index, ProfilePhoto.created_at)
+        )
+        out: dict[uuid.UUID, list[ProfilePhoto]] = defaultdict(list)
+        for photo in result.scalars():
+            out[photo.user_id].append(photo)
+        return out
+
+    async def profiles_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, UserProfile]:
+        result = await self.session.execute(select(UserProfile).where(UserProfile.user_id.in_(user_ids)))
+        return {p.user_id: p for p in result.scalars()}
+
+    # --- swipes -----------------------------------------------------------------------------
+
+    async def user(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def blocked_between(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            select(func.count()).select_from(Block).where(or_(
+                (Block.blocker_id == a) & (Block.blocked_id == b), (Block.blocker_id == b) & (Block.blocked_id == a)))
+        )
+        return result.scalar_one() > 0
+
+    async def lock_pair(self, a: uuid.UUID, b: uuid.UUID) -> None:
+        """Serialise swipes between two people until commit, so a mutual like is seen by one of them."""
+        first, second = canonical_pair(a, b)
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 1))"),
+                                   {"key": f"pair:{first}:{second}"})
+
+    async def lock_user(self, user_id: uuid.UUID) -> None:
+        """Serialise one user's likes until commit, so the daily count cannot be overrun."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 2))"),
+                                   {"key": f"likes:{user_id}"})
+
+    async def swipe_action(self, swiper: uuid.UUID, swiped: uuid.UUID) -> str | None:
+        result = await self.session.execute(
+            select(Swipe.action).where(Swipe.swiper_id == swiper, Swipe.swiped_id == swiped))
+        return result.scalar_one_or_none()
+
+    async def insert_swipe(self, swiper: uuid.UUID, swiped: uuid.UUID, action: str) -> datetime:
+        result = await self.session.execute(
+            insert(Swipe).values(swiper_id=swiper, swiped_id=swiped, action=action).returning(Swipe.created_at))
+        return result.scalar_one()
+
+    async def has_liked(self, swiper: uuid.UUID, swiped: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            select(func.count()).select_from(Swipe)
+            .where(Swipe.swiper_id == swiper, Swipe.swiped_id == swiped, Swipe.action == "like"))
+        return result.scalar_one() > 0
+
+    async def likes_in_window(self, user_id: uuid.UUID) -> tuple[int, datetime | None]:
+        """Likes in the rolling 24 h window and when the oldest of them was made."""
+        result = await self.session.execute(
+            select(func.count(), func.min(Swipe.created_at))
+            .where(Swipe.swiper_id == user_id, Swipe.action == "like",
+                   Swipe.created_at > func.now() - text("interval '24 hours'")))
+        count, oldest = result.one()
+        return int(count), oldest
+
+    async def last_swipe(self, user_id: uuid.UUID) -> Swipe | None:
+        result = await self.session.execute(
+            select(Swipe).where(Swipe.swiper_id == user_id)
+            .order_by(Swipe.created_at.desc(), Swipe.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def delete_swipe(self, swipe_id: uuid.UUID) -> bool:
+        result = await self.session.execute(delete(Swipe).where(Swipe.id == swipe_id).returning(Swipe.id))
+        return result.scalar_one_or_none() is not None
+
+    # --- matches ----------------------------------------------------------------------------
+
+    async def match_for_pair(self, a: uuid.UUID, b: uuid.UUID) -> Match | None:
+        first, second = canonical_pair(a, b)
+        result = await self.session.execute(
+            select(Match).where(Match.user1_id == first, Match.user2_id == second))
+        return result.scalar_one_or_none()
+
+    async def create_match(self, a: uuid.UUID, b: uuid.UUID) -> tuple[Match, bool]:
+        """The pair's match, and whether this call created it (the unique pair makes it one row)."""
+        first, second = canonical_pair(a, b)
+        result = await self.session.execute(
+            insert(Match).values(user1_id=first, user2_id=second)
+            .on_conflict_do_nothing(constraint="uq_matches_pair").returning(Match.id))
+        created = result.scalar_one_or_none() is not None
+        return await self.match_for_pair(a, b), created
+
+    async def match_of(self, match_id: uuid.UUID, user_id: uuid.UUID) -> Match | None:
+        """The match, only if the user takes part in it (anyone else gets None)."""
+        result = await self.session.execute(
+            select(Match).where(Match.id == match_id, or_(Match.user1_id == user_id, Match.user2_id == user_id))
+            .with_for_update())
+        return result.scalar_one_or_none()
+
+    async def end_match(self, match_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> None:
+        await self.session.execute(
+            update(Match).where(Match.id == match_id, Match.is_active)
+            .values(is_active=False, unmatched_at=func.now(), unmatched_by=user_id, end_reason=reason))
+
+    async def matches(self, user_id: uuid.UUID, limit: int, offset: int) -> list:
+        result = await self.session.execute(_MATCHES, {"me": user_id, "limit": limit, "offset": offset})
+        return list(result.mappings())
+
+    # --- likes you --------------------------------------------------------------------------
+
+    async def admirer_count(self, user_id: uuid.UUID) -> int:
+        return int((await self.session.execute(_ADMIRER_COUNT, {"me": user_id})).scalar_one())
+
+    async def admirers(self, user_id: uuid.UUID, limit: int, offset: int) -> list[tuple[uuid.UUID, datetime]]:
+        result = await self.session.execute(_ADMIRERS, {"me": user_id, "limit": limit, "offset": offset})
+        return [(row[0], row[1]) for row in result]
