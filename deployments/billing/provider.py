@@ -62,7 +62,7 @@ class BillingProvider(Protocol):
 
     async def cancel_now(self, subscription_id: str) -> None: ...
 
-    async def retrieve(self, subscription_id: str) -> ProviderSubscription: ...
+    async def retrieve(self, subscription_id: str) -> ProviderSubscription | None: ...
 
     def webhook_subscription_id(self, payload: bytes, signature: str) -> str | None: ...
 
@@ -88,7 +88,7 @@ class FakeBilling:
     async def cancel_now(self, subscription_id: str) -> None:
         return None
 
-    async def retrieve(self, subscription_id: str) -> ProviderSubscription:
+    async def retrieve(self, subscription_id: str) -> ProviderSubscription | None:
         raise NotFound("The fake billing provider keeps no subscriptions", code="webhook_not_configured")
 
     def webhook_subscription_id(self, payload: bytes, signature: str) -> str | None:
@@ -123,8 +123,18 @@ class StripeBilling:
     async def cancel_now(self, subscription_id: str) -> None:
         await self._call(self.client.v1.subscriptions.cancel, subscription_id)
 
-    async def retrieve(self, subscription_id: str) -> ProviderSubscription:
-        return from_stripe((await self._call(self.client.v1.subscriptions.retrieve, subscription_id)).to_dict())
+    async def retrieve(self, subscription_id: str) -> ProviderSubscription | None:
+        import stripe
+
+        try:
+            sub = await asyncio.to_thread(self.client.v1.subscriptions.retrieve, subscription_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:  # not in this Stripe account: nothing to sync
+                return None
+            raise ServiceUnavailable("Payments are unavailable; try again shortly", code="billing_unavailable") from exc
+        except stripe.StripeError as exc:
+            raise ServiceUnavailable("Payments are unavailable; try again shortly", code="billing_unavailable") from exc
+        return from_stripe(sub.to_dict())
 
     def webhook_subscription_id(self, payload: bytes, signature: str) -> str | None:
         """Verify the signature; the subscription a billing event is about, or None to ignore it."""

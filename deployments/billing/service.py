@@ -44,7 +44,7 @@ class BillingService:
         sub = await self.provider.subscribe(user_id, plan, request.payment_method.token, customer_id)
         if sub.status != "active":  # e.g. the bank wants 3-D Secure, which this API cannot complete
             await self._release(sub)
-            raise PaymentFailed("The payment could not be completed", code="payment_failed")
+            raise PaymentFailed("The payment could not be completed")
         try:
             row = await self.repo.add(user_id, plan.id, sub.status, sub.current_period_end, sub.customer_id,
                                       sub.id, sub.cancel_at_period_end)
@@ -70,6 +70,9 @@ class BillingService:
     async def sync(self, provider_subscription_id: str) -> None:
         """Bring our row in line with the provider's current state (webhooks; order-independent)."""
         sub = await self.provider.retrieve(provider_subscription_id)
+        if sub is None:
+            log.info("ignoring event for unknown provider subscription %s", provider_subscription_id)
+            return
         user_id = _uuid(sub.metadata.get("user_id"))
         if user_id is not None:
             await self.repo.lock_user(user_id)
