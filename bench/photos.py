@@ -18,8 +18,13 @@ import httpx
 import numpy as np
 from PIL import ExifTags, Image
 
+import bench.common as common
 from bench.common import Table, http_json, infra, login, serve_app, uvicorn_app
 from bench.loadgen import run_load
+
+# Its own data directory: `infra()` starts from an empty BENCH_DIR, which must not be another
+# scenario's (or another person's) running database.
+common.BENCH_DIR = common.ROOT / "var" / "bench-photos"
 
 PROFILE = {"first_name": "Bench", "birth_date": "1990-01-01", "gender": "female",
            "location": {"latitude": 52.52, "longitude": 13.405}, "interests": ["photos"]}
