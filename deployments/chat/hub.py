@@ -110,6 +110,7 @@ class Hub:
         self.idle_timeout_s = 90.0
         self.replica_id = uuid.uuid4().hex[:8]
         self._confirm: dict[str, asyncio.Future] = {}
+        self._held: dict[str, list[str]] = {}  # user -> events waiting for a block-set reload
         self._reader: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.delivered = 0
@@ -207,6 +208,10 @@ class Hub:
         conns = self.by_user.get(user_id)
         if not conns:
             return
+        held = self._held.get(user_id)
+        if held is not None:  # keep order: nothing overtakes a pending block-set reload
+            held.append(payload)
+            return
         frame = json.loads(payload)
         event, data = frame.get("event", ""), frame.get("data") or {}
         if event.startswith("_"):
@@ -249,17 +254,21 @@ class Hub:
             match_id = None
         for conn in conns:
             conn.allowed.pop(match_id, None)
-        if self.blocks_loader is not None:
+        if self.blocks_loader is not None and user_id not in self._held:
+            # The match may have ended by a block: later events wait until the block set is fresh.
+            self._held[user_id] = []
             self.spawn(self._refresh_blocks(user_id))
 
     async def _refresh_blocks(self, user_id: str) -> None:
         try:
             blocked = await self.blocks_loader(user_id)
+            for conn in self.by_user.get(user_id, ()):
+                conn.blocked = set(blocked)
         except Exception as exc:  # keep the old set; the send path checks blocks in PostgreSQL anyway
             log.warning("could not reload blocks of %s: %s", user_id, exc)
-            return
-        for conn in self.by_user.get(user_id, ()):
-            conn.blocked = set(blocked)
+        finally:
+            for payload in self._held.pop(user_id, []):
+                self.dispatch(user_channel(user_id), payload)
 
     def spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
