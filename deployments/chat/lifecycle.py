@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from actors.ring import LocalHandle
 from deployments.chat.hub import Hub
 from deployments.chat.repository import ChatRepository
 from deployments.chat.service import ChatRealtime
@@ -28,7 +29,6 @@ async def on_shutdown(app) -> None:
     if chat is not None:
         await chat.drain()
     backends = getattr(app.state, "backends", None)
-    if backends is not None and backends.kind == "local":
-        # In-process shards belong to this app; Ray shards outlive a replica.
-        for handle in backends.match_shards.handles:
+    for handle in backends.match_shards.handles if backends is not None else []:
+        if isinstance(handle, LocalHandle):  # in-process shards belong to this app; Ray shards outlive it
             await handle.target.close()
