@@ -28,11 +28,14 @@ def photo_url_function(storage: MediaStorage, base_url: str) -> Callable[[Profil
     """`app.state.photo_url`: a photo row -> absolute URL of its display variant."""
 
     def photo_url(photo: ProfilePhoto) -> str:
-        if photo.storage_key:
-            return storage.url(photo.storage_key)
-        if photo.photo_url.startswith(("http://", "https://")):
-            return photo.photo_url
-        return base_url.rstrip("/") + "/" + photo.photo_url.lstrip("/")
+        # getattr: feeds and match lists may pass a SQL row with these columns rather than the ORM object
+        key = getattr(photo, "storage_key", None)
+        if key:
+            return storage.url(key)
+        path = photo.photo_url or ""
+        if path.startswith(("http://", "https://")):
+            return path
+        return base_url.rstrip("/") + "/" + path.lstrip("/")
 
     return photo_url
 
