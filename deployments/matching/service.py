@@ -104,9 +104,10 @@ class MatchingService:
         target = await self.repo.user(target_id)
         if target is None or target.deleted_at is not None or target.banned_at is not None:
             raise NotFound("No such user", code="user_not_found")
+        # Check the block under the pair lock: safety takes it too, so a block committing meanwhile is seen.
+        await self.repo.lock_pair(user_id, target_id)
         if await self.repo.blocked_between(user_id, target_id):
             raise Unprocessable("You cannot swipe on this user", code="user_blocked")
-        await self.repo.lock_pair(user_id, target_id)
         existing = await self.repo.swipe_action(user_id, target_id)
         if existing is not None:
             if existing != action:
@@ -189,9 +190,10 @@ class MatchingService:
         match = await self.repo.match_of(match_id, user_id)
         if match is None:
             raise NotFound("No such match", code="match_not_found")
-        if match.is_active:
+        was_active = match.is_active  # read first: the update below refreshes the loaded row
+        if was_active:
             await self.repo.end_match(match.id, user_id, "unmatched")
-        return match.other(user_id), match.is_active
+        return match.other(user_id), was_active
 
     # --- likes you --------------------------------------------------------------------------
 
