@@ -18,6 +18,9 @@ class ProfilePhoto(Base):
         # At most one primary photo per user, enforced by the database itself.
         Index("uq_profile_photos_one_primary", "user_id", unique=True, postgresql_where=text("is_primary")),
         Index("ix_profile_photos_user_order", "user_id", "order_index"),
+        # The media janitor asks whether a key is still referenced (migration 0002).
+        Index("ix_profile_photos_storage_key", "storage_key"),
+        Index("ix_profile_photos_thumbnail_key", "thumbnail_key"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -37,6 +40,7 @@ class MediaDeletion(Base):
     """Stored objects whose deletion failed; retried until the store confirms."""
 
     __tablename__ = "media_deletions"
+    __table_args__ = (Index("ix_media_deletions_next_attempt_at", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     storage_key: Mapped[str] = mapped_column(String(255), nullable=False)
