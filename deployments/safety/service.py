@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from deployments.auth.repository import AuthRepository
 from deployments.events import EventBus
+from deployments.matching.repository import MatchingRepository
 from deployments.safety.repository import SafetyRepository
 from deployments.safety.schemas import BlockedUser, ReportOut, ReportRequest
 from kit.errors import NotFound, Unprocessable
@@ -63,6 +64,9 @@ class SafetyService:
 
     async def _block(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> BlockOutcome:
         await self.repo.lock_pair(blocker_id, blocked_id)
+        # Matching's swipe lock too: a mutual like racing this block either commits its match
+        # first (and the match is ended below) or waits and then sees the block.
+        await MatchingRepository(self.repo.session).lock_pair(blocker_id, blocked_id)
         await self.repo.add_block(blocker_id, blocked_id)
         match_id = await self.repo.end_active_match(blocker_id, blocked_id, blocker_id, "blocked")
         removals = [Removal(match_id, [blocker_id, blocked_id])] if match_id else []
