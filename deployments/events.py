@@ -30,17 +30,22 @@ class EventBus:
 
     async def to_users(self, user_ids: Iterable[uuid.UUID | str], event: str, data: dict,
                        exclude_session: uuid.UUID | str | None = None) -> None:
-        frame = {"event": event, "data": data}
-        if exclude_session is not None:
-            frame["exclude_session"] = str(exclude_session)
-        payload = json.dumps(frame, default=str)
+        await self.publish([(user_ids, event, data, exclude_session)])
+
+    async def publish(self, batch: list[tuple[Iterable[uuid.UUID | str], str, dict, uuid.UUID | str | None]]) -> None:
+        """Several `to_users` calls (user_ids, event, data, exclude_session) in one Redis round trip."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for user_id in set(map(str, user_ids)):
-                    pipe.publish(user_channel(user_id), payload)
+                for user_ids, event, data, exclude_session in batch:
+                    frame = {"event": event, "data": data}
+                    if exclude_session is not None:
+                        frame["exclude_session"] = str(exclude_session)
+                    payload = json.dumps(frame, default=str)
+                    for user_id in set(map(str, user_ids)):
+                        pipe.publish(user_channel(user_id), payload)
                 await pipe.execute()
         except RedisError as exc:
-            log.warning("could not publish %s: %s", event, exc)
+            log.warning("could not publish %s: %s", ", ".join(b[1] for b in batch), exc)
 
     async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None) -> None:
         """Close the sockets of one session (logout), or of every session (ban) when None."""

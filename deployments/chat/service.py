@@ -90,20 +90,20 @@ class ChatService:
     async def send(self, sender_id: uuid.UUID, match_id: uuid.UUID, content: str, message_type: str,
                    client_message_id: str | None) -> Sent:
         content = check_content(self.settings, content, message_type)
-        if client_message_id is not None:
-            earlier = await self._retry(sender_id, match_id, client_message_id)
-            if earlier is not None:
-                return earlier
         await self.limiter.hit("messages", str(sender_id), self.settings.rate_messages_per_minute, 60,
                                message="Too many messages; wait a moment", code="rate_limited")
         claimed = await self.repo.claim_seq(match_id, sender_id)
         if claimed is None:
+            earlier = await self._retry(sender_id, match_id, client_message_id) if client_message_id else None
+            if earlier is not None:
+                return earlier
             await self.authorize(sender_id, match_id)  # raises the precise 404/403
             raise Forbidden("This match has ended", code="match_inactive")  # changed in between
         seq, recipient = claimed
+        # Retries are rare: try the insert and look the first message up only on a client-id conflict.
         message = await self.repo.insert(match_id, sender_id, content, message_type, seq, client_message_id)
-        if message is None:  # a concurrent retry with the same client id won the race
-            await self.repo.release_seq(match_id, seq)
+        if message is None:
+            await self.repo.release_seq(match_id, seq)  # still under the row lock: no gap in seqs
             earlier = await self._retry(sender_id, match_id, client_message_id or "")
             if earlier is None:
                 raise Forbidden("Message could not be stored", code="message_conflict")
@@ -165,9 +165,9 @@ class ChatRealtime:
     async def message_sent(self, message: Message, recipient_id: uuid.UUID,
                            sender_session: uuid.UUID | None) -> None:
         data = {"message": message_dict(message)}
-        await self.events.to_users([recipient_id], "new_message", data)
-        # The sender's other devices; the sending session already has the answer.
-        await self.events.to_users([message.sender_id], "new_message", data, exclude_session=sender_session)
+        # The recipient's devices and the sender's other devices (the sending session has the answer).
+        await self.events.publish([([recipient_id], "new_message", data, None),
+                                   ([message.sender_id], "new_message", data, sender_session)])
         self.shard_call(message.match_id, "record_message", str(message.match_id), message.seq,
                          str(message.sender_id))
 
@@ -176,8 +176,8 @@ class ChatRealtime:
         if not marked:
             return
         data = {"match_id": str(match_id), "reader_id": str(reader_id), "message_ids": [str(m) for m, _ in marked]}
-        await self.events.to_users([sender_id], "message_read", data)
-        await self.events.to_users([reader_id], "message_read", data, exclude_session=reader_session)
+        await self.events.publish([([sender_id], "message_read", data, None),
+                                   ([reader_id], "message_read", data, reader_session)])
         self.shard_call(match_id, "mark_read", str(match_id), str(reader_id), marked[-1][1])
 
     async def typing(self, match_id: uuid.UUID, user_id: uuid.UUID, other_id: uuid.UUID, is_typing: bool) -> None:
