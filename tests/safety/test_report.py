@@ -197,3 +197,12 @@ async def test_the_hide_threshold_is_configurable(client, settings, app, alice, 
     app.state.settings = settings.model_copy(update={"report_auto_hide_threshold": 1})
     await report(client, alice, bob)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
+
+
+async def test_reports_are_rate_limited_per_reporter(client, alice, bob, monkeypatch):
+    from deployments.safety import router
+
+    monkeypatch.setattr(router, "REPORTS_PER_HOUR", 2)
+    answers = [(await report(client, alice, bob, reason=r, block=False)).status_code
+               for r in ("spam", "scam", "other")]
+    assert answers == [200, 200, 429]
