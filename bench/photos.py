@@ -9,12 +9,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import threading
 import time
 
-import httpx
 import numpy as np
 from PIL import ExifTags, Image
 
@@ -55,55 +53,49 @@ def _users(base: str, env, count: int, offset: int) -> list[str]:
     return tokens
 
 
-class Uploaders:
-    """Closed-loop uploaders (one connection each) in a background thread; counts completed uploads."""
+def multipart_body(photo: bytes, boundary: str = "benchphotoboundary") -> tuple[bytes, str]:
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"big.jpg\"\r\n"
+            f"Content-Type: image/jpeg\r\n\r\n").encode()
+    return head + photo + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
-    def __init__(self, base: str, tokens: list[str], photo: bytes) -> None:
-        self.base, self.tokens, self.photo = base, tokens, photo
-        self.done = 0
-        self.errors: dict[int, int] = {}
-        self.latencies: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
-    async def _one(self, token: str) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=120) as client:
-            while not self._stop.is_set():
-                start = time.perf_counter()
-                response = await client.post("/api/v1/profile/photos", headers={"Authorization": f"Bearer {token}"},
-                                             files={"photo": ("big.jpg", self.photo, "image/jpeg")})
-                if response.status_code == 200:
-                    self.done += 1
-                    self.latencies.append((time.perf_counter() - start) * 1000)
-                else:
-                    self.errors[response.status_code] = self.errors.get(response.status_code, 0) + 1
+class Uploads:
+    """Closed-loop uploads (one connection per uploader) from the pre-built-request load generator,
+    in its own process (so the client costs little CPU), run from a thread while /me is measured."""
 
-    async def _run(self) -> None:
-        await asyncio.gather(*(self._one(t) for t in self.tokens))
+    def __init__(self, base: str, tokens: list[str], photo: bytes, duration: float) -> None:
+        body, content_type = multipart_body(photo)
+        self.kwargs = {"duration": duration, "connections": len(tokens), "method": "POST", "body": body,
+                       "headers_list": [{"Authorization": f"Bearer {t}", "Content-Type": content_type}
+                                        for t in tokens]}
+        self.url = f"{base}/api/v1/profile/photos"
+        self.result = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "Uploaders":
-        self.started = time.perf_counter()
+    def _run(self) -> None:
+        self.result = run_load(self.url, **self.kwargs)
+
+    def __enter__(self) -> "Uploads":
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self.seconds = time.perf_counter() - self.started
-        self._thread.join(timeout=180)
+        self._thread.join(timeout=self.kwargs["duration"] + 180)
 
     @property
     def per_second(self) -> float:
-        return self.done / self.seconds if self.seconds else 0.0
+        r = self.result
+        return (r.requests - r.errors) / r.seconds if r and r.seconds else 0.0
 
 
 def _measure(base: str, env, args, photo: bytes, offset: int) -> dict:
     readers = [{"Authorization": f"Bearer {t}"} for t in _users(base, env, 10, offset)]
     uploader_tokens = _users(base, env, args.uploaders, offset + 100)
     me = f"{base}/api/v1/profile/me"
-    with Uploaders(base, uploader_tokens[:1], photo):  # warm-up: imports, pools, first decode
+    with Uploads(base, uploader_tokens[:1], photo, duration=3):  # warm-up: imports, pools, first decode
         run_load(me, duration=3, connections=args.connections, headers_list=readers)
     alone = run_load(me, duration=args.duration, connections=args.connections, headers_list=readers)
-    with Uploaders(base, uploader_tokens, photo) as uploads:
+    with Uploads(base, uploader_tokens, photo, duration=args.duration + 4) as uploads:
         time.sleep(2)  # let the upload load reach its steady state first
         loaded = run_load(me, duration=args.duration, connections=args.connections, headers_list=readers)
     return {"alone": alone, "loaded": loaded, "uploads": uploads}
@@ -132,11 +124,11 @@ def main(argv: list[str]) -> int:
                 r = _measure(base, env, args, photo, offset=i * 1000)
             alone, loaded, uploads = r["alone"], r["loaded"], r["uploads"]
             ratio = loaded.pct(99) / alone.pct(99)
-            status |= int(uploads.done == 0)
+            status |= int(uploads.per_second == 0)
             label = "bare uvicorn (MediaProcessor in-process, thread pool)" if stack == "uvicorn" \
                 else "Ray Serve (MediaProcessor deployment)"
-            upload_p50 = float(np.percentile(uploads.latencies, 50)) if uploads.latencies else float("nan")
+            upload_p50 = uploads.result.pct(50)
             table.add(label, uploads.per_second, upload_p50, alone.rps, alone.pct(99), loaded.rps, loaded.pct(99),
-                      f"{ratio:.2f}", f"me {alone.errors + loaded.errors}, uploads {uploads.errors or 0}")
+                      f"{ratio:.2f}", f"me {alone.errors + loaded.errors}, uploads {uploads.result.errors}")
     table.print()
     return status
