@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,9 +161,3 @@ class SafetyRepository:
         await self.session.execute(
             update(Report).where(Report.reported_user_id == reported_id, Report.status.in_(OPEN_STATUSES))
             .values(status="actioned", resolved_at=func.now(), resolved_by=by, resolution_note=note))
-
-    async def block_exists_between(self, a: uuid.UUID, b: uuid.UUID) -> bool:
-        result = await self.session.execute(
-            select(Block.id).where(or_(and_(Block.blocker_id == a, Block.blocked_id == b),
-                                       and_(Block.blocker_id == b, Block.blocked_id == a))).limit(1))
-        return result.scalar_one_or_none() is not None
