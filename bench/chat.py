@@ -270,7 +270,7 @@ def uvicorn_server(env: dict) -> Iterator[tuple[str, int]]:
 
 def _serve_host(port: int, replicas: int) -> None:
     """Driver of a private local Ray (never someone else's cluster): Serve with `replicas` Gateways.
-    Ends, and takes its Ray with it, when its stdin closes or it is terminated."""
+    Ends, and takes its Ray with it, when it is terminated."""
     import signal
 
     import ray
@@ -291,9 +291,8 @@ def _serve_host(port: int, replicas: int) -> None:
     serve.run(gateway.bind(ranker, media, 4, 4), name="dating", route_prefix="/")
     wait_healthy(f"http://127.0.0.1:{port}", 240)
     print("ready", flush=True)
-    sys.stdin.read()
-    serve.shutdown()
-    ray.shutdown()
+    while True:  # until SIGTERM (stdin may be /dev/null under `make bench &`)
+        time.sleep(3600)
 
 
 @contextlib.contextmanager
@@ -351,7 +350,8 @@ async def _run(opts, database_url: str, env: dict) -> int:
         table.add(stack, f"{result.sent}", f"{result.delivered}", result.delivered / result.seconds,
                   result.pct(result.latencies_ms, 50), result.pct(result.latencies_ms, 99),
                   result.pct(result.ack_ms, 99), f"{result.errors}")
-        table.print() if n == len(stacks) - 1 else None
+        print(f"    {stack}: {table.rows[-1]}", flush=True)
+    table.print()
     if opts.idle:
         members = await _members(database_url, opts.idle + 20, 900)
         with uvicorn_server(env) as (url, pid):

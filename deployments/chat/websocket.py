@@ -55,10 +55,10 @@ def parse_frame(message: dict) -> tuple[str, dict] | dict:
     return frame["event"], data
 
 
-async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
+async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int = UNAUTHORIZED) -> None:
     try:
         await websocket.send_text(json.dumps({"event": "error", "data": {"code": code, "message": message}}))
-        await websocket.close(UNAUTHORIZED, code)
+        await websocket.close(close_code, code)
     except Exception:  # already gone
         pass
 
@@ -87,10 +87,14 @@ async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connect
     conn.send("authenticated", {"user_id": str(claims.user_id)})  # first in the outbox, before any event
     # Subscribe before checking the session, so a logout racing with this connect still closes it.
     await hub.add(conn)
-    problem = await _check_caller(app, conn)
+    try:
+        problem = await _check_caller(app, conn)
+    except Exception:  # database trouble: refuse this attempt, keep the replica's registry clean
+        log.exception("could not check a websocket session")
+        problem = ("unavailable", "Try again shortly")
     if problem is not None:
         await hub.remove(conn)
-        await _refuse(websocket, *problem)
+        await _refuse(websocket, *problem, close_code=1011 if problem[0] == "unavailable" else UNAUTHORIZED)
         return None
     conn.start()
     return conn
