@@ -235,3 +235,10 @@ async def test_a_ban_needs_a_reason(client, moderator, bob):
     response = await client.post(f"/api/v1/moderation/users/{bob.id}/ban", headers=moderator.headers, json={})
     assert response.status_code == 422
     assert (await ban(client, moderator, bob, reason="   ")).status_code == 422
+
+
+async def test_a_banned_account_is_refused_even_with_a_session_that_was_not_revoked(client, bob, db):
+    """Belt and braces: CurrentUser checks banned_at itself, not only the revoked sessions."""
+    await db.execute("UPDATE users SET banned_at = now() WHERE id = $1", bob.id)
+    response = await client.get("/api/v1/safety/blocks", headers=bob.headers)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "account_inactive"
