@@ -5,7 +5,7 @@ Serve deployment `FeedRanker` with several replicas. Every replica holds the who
 (about 100 bytes per profile) and scores only the partition it is asked for, so the gateway
 fans out P concurrent calls that Serve spreads over the replicas and merges their top lists.
 
-The index is a cache of PostgreSQL: loaded in full at start and every `full_reload_s`, and
+The index is a cache of PostgreSQL: loaded in full at start and every `full_reload_s` (in a thread, then swapped in), and
 between those refreshed incrementally every `refresh_interval_s` from the rows whose
 profile, user, photos or interests changed after a watermark, so an edit shows up in feeds
 within a few seconds. Per-viewer exclusions (swipes, blocks, matches) are not in the index;
@@ -236,7 +236,7 @@ class FeedRanker:
     """The Serve deployment / in-process object. Public methods are called via `.remote()`."""
 
     def __init__(self, database_url: str, refresh_interval_s: float = 2.0, *, grid_km: float | None = None,
-                 full_reload_s: float = 60.0) -> None:
+                 full_reload_s: float = 300.0) -> None:
         if grid_km is None:
             from kit.settings import get_settings
             grid_km = get_settings().feed_grid_km
@@ -276,7 +276,10 @@ class FeedRanker:
                     rows = await conn.fetch(_CHANGED_SQL, self._watermark)
             finally:
                 await conn.close()
-            self._apply(rows, full)
+            if full:  # a whole new index, built off the event loop while the old one keeps serving
+                self.index = await asyncio.to_thread(self._build, rows, self.index.grid_km)
+            else:
+                self._apply(rows)
             self._watermark = db_now - timedelta(seconds=WATERMARK_OVERLAP_S)
             self._refreshed_at = time.monotonic()
             if full:
@@ -287,13 +290,19 @@ class FeedRanker:
         return {"profiles": len(self.index), "grid_km": self.index.grid_km, "interests": len(self.index.vocab),
                 "refreshed_s_ago": None if self._refreshed_at is None else time.monotonic() - self._refreshed_at}
 
-    def _apply(self, rows, full: bool) -> None:
-        # No await in here: a concurrent rank call never sees a half-applied refresh.
-        index = CandidateIndex(self.index.grid_km, capacity=max(1024, len(rows))) if full else self.index
+    @staticmethod
+    def _build(rows, grid_km: float) -> CandidateIndex:
+        index = CandidateIndex(grid_km, capacity=max(1024, len(rows)))
         for rec in rows:
             index.upsert(rec)
         index.rebuild_order()
-        self.index = index
+        return index
+
+    def _apply(self, rows) -> None:
+        # No await in here: a concurrent rank call never sees a half-applied refresh.
+        for rec in rows:
+            self.index.upsert(rec)
+        self.index.rebuild_order()
 
     async def _ensure_fresh(self) -> None:
         if self._refreshed_at is None:

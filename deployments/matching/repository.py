@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -15,12 +16,24 @@ from models import Block, Match, ProfilePhoto, Swipe, User, UserInterest, UserPr
 
 _ACTIVE_USER = "u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL"
 
-_EXCLUSIONS = text("""
-SELECT swiped_id FROM swipes WHERE swiper_id = :me
-UNION SELECT blocked_id FROM blocks WHERE blocker_id = :me
-UNION SELECT blocker_id FROM blocks WHERE blocked_id = :me
-UNION SELECT user2_id FROM matches WHERE user1_id = :me
-UNION SELECT user1_id FROM matches WHERE user2_id = :me
+_INTERESTS = "ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = p.user_id " \
+             "ORDER BY i.created_at, i.interest_name) AS interests"
+_VIEWER = text(f"""
+SELECT p.*, {_INTERESTS},
+       ARRAY(SELECT swiped_id FROM swipes WHERE swiper_id = :me
+             UNION SELECT blocked_id FROM blocks WHERE blocker_id = :me
+             UNION SELECT blocker_id FROM blocks WHERE blocked_id = :me
+             UNION SELECT user2_id FROM matches WHERE user1_id = :me
+             UNION SELECT user1_id FROM matches WHERE user2_id = :me) AS exclude
+  FROM user_profiles p WHERE p.user_id = :me
+""")
+
+_CARDS = text(f"""
+SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS}
+  FROM user_profiles p JOIN users u ON u.id = p.user_id
+ WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER}
+   AND p.first_name IS NOT NULL AND p.birth_date IS NOT NULL AND p.gender IS NOT NULL
+   AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL
 """)
 
 _MATCHES = text(f"""
@@ -57,37 +70,18 @@ class MatchingRepository:
 
     # --- the caller -------------------------------------------------------------------------
 
-    async def profile(self, user_id: uuid.UUID) -> UserProfile | None:
-        result = await self.session.execute(select(UserProfile).where(UserProfile.user_id == user_id))
-        return result.scalar_one_or_none()
-
-    async def exclusions(self, user_id: uuid.UUID) -> list[str]:
-        """Everyone the caller must not see: swiped, blocked either way, matched (ever)."""
-        result = await self.session.execute(_EXCLUSIONS, {"me": user_id})
-        return [str(row[0]) for row in result]
+    async def viewer(self, user_id: uuid.UUID):
+        """The caller's profile, interests and exclusions (swiped, blocked either way, matched
+        ever) in one round trip; None without a profile."""
+        result = await self.session.execute(_VIEWER, {"me": user_id})
+        return result.first()
 
     # --- cards ------------------------------------------------------------------------------
 
-    async def card_profiles(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, UserProfile]:
-        """Profiles of the given users that may still be shown (active, complete)."""
-        result = await self.session.execute(
-            select(UserProfile).join(User, User.id == UserProfile.user_id)
-            .where(UserProfile.user_id.in_(user_ids), User.banned_at.is_(None), User.hidden_at.is_(None),
-                   User.deleted_at.is_(None), UserProfile.first_name.is_not(None),
-                   UserProfile.birth_date.is_not(None), UserProfile.gender.is_not(None),
-                   UserProfile.latitude.is_not(None), UserProfile.longitude.is_not(None))
-        )
-        return {p.user_id: p for p in result.scalars()}
-
-    async def interests_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-        result = await self.session.execute(
-            select(UserInterest.user_id, UserInterest.interest_name).where(UserInterest.user_id.in_(user_ids))
-            .order_by(UserInterest.created_at, UserInterest.interest_name)
-        )
-        out: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for user_id, name in result:
-            out[user_id].append(name)
-        return out
+    async def cards(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """Profile columns and interests of the given users who may still be shown (active, complete)."""
+        result = await self.session.execute(_CARDS, {"ids": user_ids})
+        return {row.user_id: row for row in result}
 
     async def photos_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProfilePhoto]]:
         """Photos per user, primary first, then by order_index."""

@@ -48,21 +48,20 @@ class MatchingService:
     # --- feed -------------------------------------------------------------------------------
 
     async def feed(self, user_id: uuid.UUID, limit: int) -> list[FeedCard]:
-        me = await self.repo.profile(user_id)
+        me = await self.repo.viewer(user_id)
         if not is_complete(me):
             raise Unprocessable("Complete your profile (first name, birth date, gender, location) to see the feed",
                                 code="profile_incomplete")
-        interests = (await self.repo.interests_of([user_id])).get(user_id, [])
-        exclude = await self.repo.exclusions(user_id)
         liked_by = await self.backends.user_shards.for_key(user_id).liked_by.remote(str(user_id))
         viewer = {
             "id": str(user_id), "latitude": me.latitude, "longitude": me.longitude,
             "age": age_on(me.birth_date, date.today()), "gender": me.gender, "show_me": me.show_me,
             "age_min": me.age_min, "age_max": me.age_max, "max_distance": me.max_distance,
-            "interests": interests, "liked_by": liked_by, "grid_km": self.settings.feed_grid_km,
+            "interests": list(me.interests), "liked_by": liked_by, "grid_km": self.settings.feed_grid_km,
         }
+        exclude = [str(u) for u in me.exclude]
         picks = await self._rank(viewer, limit + HYDRATION_SLACK, exclude)
-        return await self._cards(picks, set(interests), limit)
+        return await self._cards(picks, set(me.interests), limit)
 
     async def _rank(self, viewer: dict, limit: int, exclude: list[str]) -> list[dict]:
         """Fan out one call per partition (Serve spreads them over replicas) and merge the tops."""
@@ -80,8 +79,7 @@ class MatchingService:
 
     async def _cards(self, picks: list[dict], mine: set[str], limit: int) -> list[FeedCard]:
         ids = [uuid.UUID(c["id"]) for c in picks]
-        profiles = await self.repo.card_profiles(ids)
-        interests = await self.repo.interests_of(ids)
+        profiles = await self.repo.cards(ids)
         photos = await self.repo.photos_of(ids)
         today = date.today()
         cards = []
@@ -89,7 +87,7 @@ class MatchingService:
             profile = profiles.get(user_id)
             if profile is None:  # became ineligible after the index last refreshed
                 continue
-            theirs = interests.get(user_id, [])
+            theirs = list(profile.interests)
             cards.append(FeedCard(
                 id=user_id, first_name=profile.first_name, age=age_on(profile.birth_date, today), bio=profile.bio,
                 distance_km=pick["distance_km"], photos=[self.photo_url(p) for p in photos.get(user_id, [])],
