@@ -21,6 +21,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from kit.errors import AppError
+from kit.security import mask_phone
 from kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,9 +198,12 @@ def moderator(args: argparse.Namespace) -> int:
     settings = load_settings()
     services = ensure_services(settings.data_dir, settings.database_url, settings.redis_url)
     try:
-        result = asyncio.run(grant_moderator(services.database_url, args.phone))
-        print(result)
+        user_id = asyncio.run(grant_moderator(services.database_url, args.phone))
+        step(f"{mask_phone(args.phone)} is now a moderator (user {user_id})")
         return 0
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     finally:
         services.stop()
 

@@ -82,7 +82,9 @@ def token_fingerprint(jti: str) -> str:
     return hashlib.sha256(jti.encode()).hexdigest()
 
 
-_PHONE_RE = re.compile(r"\+?\d[\d \-()]{6,}\d")
+# "+" and 8+ digits (spaces, dashes, brackets allowed), or a bare run of 8-15 digits; never
+# inside a longer token, so UUIDs, hashes and timestamps pass through untouched.
+_PHONE_RE = re.compile(r"(?<![\w+-])(?:\+\d[\d \-()]{6,}\d|\d{8,15})(?![\w-])")
 
 
 def mask_phone(phone: str) -> str:

@@ -8,6 +8,7 @@ parallel runs do not collide). Every test starts from empty tables and an empty 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import shutil
@@ -60,6 +61,8 @@ def infra():
     upgrade(services.database_url)
     yield services, tmp
     services.stop()
+    # pgserver logs once more at interpreter exit, after pytest closed its streams.
+    logging.raiseExceptions = False
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -116,7 +119,8 @@ def ray_cluster():
     """A local Ray for the tests that need real actors or Serve (marked `ray`)."""
     import ray
 
-    ray.init(num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
+    # address="local": always a fresh cluster, never a `ray start` head that happens to run here.
+    ray.init(address="local", num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
              ignore_reinit_error=True)
     yield ray
     try:

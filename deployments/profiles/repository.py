@@ -32,7 +32,7 @@ class ProfileRepository:
     async def interests(self, user_id: uuid.UUID) -> list[str]:
         result = await self.session.execute(
             select(UserInterest.interest_name).where(UserInterest.user_id == user_id)
-            .order_by(UserInterest.created_at, UserInterest.interest_name)
+            .order_by(UserInterest.interest_name)
         )
         return list(result.scalars())
 

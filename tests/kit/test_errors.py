@@ -1,0 +1,71 @@
+"""One error envelope for every failure, and never a 500 for bad input."""
+
+from __future__ import annotations
+
+from tests.factories import login
+
+
+def assert_envelope(response, status: int, code: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is False and set(body["error"]) >= {"code", "message"}
+    if code:
+        assert body["error"]["code"] == code
+
+
+async def test_unknown_route_is_a_404_envelope(client):
+    assert_envelope(await client.get("/api/v1/nope"), 404, "not_found")
+
+
+async def test_wrong_method_is_a_405_envelope(client):
+    assert_envelope(await client.delete("/api/v1/auth/send-otp"), 405, "method_not_allowed")
+
+
+async def test_malformed_json_is_a_400_envelope(client):
+    r = await client.post("/api/v1/auth/send-otp", content=b"{not json", headers={"content-type": "application/json"})
+    assert_envelope(r, 400, "malformed_json")
+
+
+async def test_missing_fields_and_wrong_types_are_422(client):
+    assert_envelope(await client.post("/api/v1/auth/send-otp", json={}), 422, "validation_error")
+    assert_envelope(await client.post("/api/v1/auth/send-otp", json={"phone_number": 12}), 422)
+    assert_envelope(await client.post("/api/v1/auth/verify-otp", json={"phone_number": "+12025550100",
+                                                                        "otp": "12ab56"}), 422)
+    assert_envelope(await client.post("/api/v1/auth/send-otp", json=["+12025550100"]), 422)
+
+
+async def test_an_oversized_json_body_is_a_413_envelope(client, settings):
+    user = await login(client, settings.sms_outbox)
+    big = b'{"bio": "' + b"x" * (settings.max_body_bytes + 10) + b'"}'
+    r = await client.put("/api/v1/profile/me", content=big, headers={**user.headers, "content-type": "application/json"})
+    assert_envelope(r, 413, "payload_too_large")
+
+
+async def test_an_oversized_streamed_body_without_length_is_a_413(client, settings):
+    async def chunks():
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+
+    r = await client.post("/api/v1/auth/send-otp", content=chunks(), headers={"content-type": "application/json"})
+    assert_envelope(r, 413, "payload_too_large")
+
+
+async def test_non_uuid_path_ids_are_a_422_not_a_500(client, settings):
+    user = await login(client, settings.sms_outbox)
+    r = await client.delete("/api/v1/profile/photos/not-a-uuid", headers=user.headers)
+    assert_envelope(r, 422)
+
+
+async def test_openapi_and_docs_are_served_with_bearer_auth(client):
+    spec = (await client.get("/openapi.json")).json()
+    assert "/api/v1/auth/send-otp" in spec["paths"] and "/api/v1/matching/feed" in spec["paths"]
+    assert any(s.get("type") == "http" and s.get("scheme") == "bearer"
+               for s in spec["components"]["securitySchemes"].values())
+    assert (await client.get("/docs")).status_code == 200
+
+
+async def test_health_is_healthy_with_every_dependency_up(client):
+    r = await client.get("/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "healthy"
+    assert r.json()["services"]["database"] == "up" and r.json()["services"]["redis"] == "up"
