@@ -45,9 +45,15 @@ class Gateway:
         return create_app(get_settings(), backends=self._backends)
 
 
+class ServedFeedRanker(FeedRanker):
+    """FeedRanker reading its settings on the replica (the builder may run on another node)."""
+
+    def __init__(self) -> None:
+        super().__init__(database_url=get_settings().database_url)
+
+
 def build_app(args: dict[str, Any]) -> serve.Application:
     """Application builder named by serve_config.yaml (`import_path: deployments.serve_app:build_app`)."""
-    settings = get_settings()
-    ranker = serve.deployment(FeedRanker, name="FeedRanker").bind(database_url=settings.database_url)
+    ranker = serve.deployment(ServedFeedRanker, name="FeedRanker").bind()
     media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
     return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)))

@@ -115,13 +115,17 @@ async def client(app):
 
 
 @pytest.fixture(scope="session")
-def ray_cluster():
-    """A local Ray for the tests that need real actors or Serve (marked `ray`)."""
+def ray_cluster(infra):
+    """A local Ray for the tests that need real actors or Serve (marked `ray`). Its workers
+    (Serve replicas included) get the test database and Redis through the job's environment."""
     import ray
 
+    services, tmp = infra
+    env = {"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url, "APP_ENV": "test",
+           "SMS_OUTBOX": str(tmp / "serve-sms.jsonl"), "DATA_DIR": str(tmp), "PUBLIC_BASE_URL": "http://127.0.0.1"}
     # address="local": always a fresh cluster, never a `ray start` head that happens to run here.
     ray.init(address="local", num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
-             ignore_reinit_error=True)
+             ignore_reinit_error=True, runtime_env={"env_vars": env})
     yield ray
     try:
         from ray import serve
