@@ -121,8 +121,23 @@ class Hub:
 
     async def start(self) -> None:
         # A replica channel keeps the subscriber connection open even with no users yet.
-        await self.pubsub.subscribe(f"ev:replica:{self.replica_id}")
+        # Redis being down must not stop the replica from starting (health says so instead).
+        try:
+            await self.pubsub.subscribe(f"ev:replica:{self.replica_id}")
+        except (RedisError, OSError) as exc:
+            log.warning("event subscription unavailable at start-up, retrying: %s", exc)
+            self._tasks.add(asyncio.create_task(self._subscribe_later(), name="chat-hub-subscribe"))
         self._reader = asyncio.create_task(self._read_loop(), name="chat-hub-reader")
+
+    async def _subscribe_later(self) -> None:
+        backoff = 0.5
+        while True:
+            await asyncio.sleep(backoff)
+            try:
+                await self.pubsub.subscribe(f"ev:replica:{self.replica_id}")
+                return
+            except (RedisError, OSError):
+                backoff = min(backoff * 2, 10.0)
 
     async def stop(self) -> None:
         for conns in list(self.by_user.values()):
