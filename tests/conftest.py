@@ -8,6 +8,7 @@ parallel runs do not collide). Every test starts from empty tables and an empty 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -105,6 +106,24 @@ async def app(settings):
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, backends=None):
+    """An app built from `settings`, started, with an httpx client in front of it."""
+    from deployments.app import create_app
+
+    application = create_app(settings, backends=backends)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@pytest.fixture
+def client_with(settings):
+    """`async with client_with(rate_api_per_hour=3) as http:` — a client for changed settings."""
+    return lambda **changes: serving(settings.model_copy(update=changes))
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from deployments.app import create_app
 from tests.factories import last_code, login, new_phone
 
 
@@ -41,23 +39,17 @@ async def test_failed_verifications_are_limited_per_ip_but_successes_are_not(cli
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers
 
 
-async def test_api_requests_are_limited_per_user(settings):
-    limited = settings.model_copy(update={"rate_api_per_hour": 3})
-    app = create_app(limited)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            user = await login(http, settings.sms_outbox)
-            statuses = [(await http.get("/api/v1/profile/me", headers=user.headers)).status_code for _ in range(4)]
+async def test_api_requests_are_limited_per_user(client_with, settings):
+    async with client_with(rate_api_per_hour=3) as http:
+        user = await login(http, settings.sms_outbox)
+        statuses = [(await http.get("/api/v1/profile/me", headers=user.headers)).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
 
 
 @pytest.fixture
-async def redis_down_client(settings):
-    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    app = create_app(broken)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            yield http
+async def redis_down_client(client_with):
+    async with client_with(redis_url="redis://127.0.0.1:1/0") as http:
+        yield http
 
 
 async def test_otp_sending_fails_closed_when_redis_is_down(redis_down_client, db):

@@ -6,11 +6,8 @@ import logging
 
 import pytest
 
-from deployments.app import create_app
-from tests.fakes.twilio_api import FakeTwilio
 from tests.factories import new_phone
-
-import httpx
+from tests.fakes.twilio_api import FakeTwilio
 
 
 @pytest.fixture
@@ -21,14 +18,11 @@ def fake_twilio():
 
 
 @pytest.fixture
-async def twilio_client(settings, fake_twilio):
-    configured = settings.model_copy(update={
-        "sms_provider": "twilio", "twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "secret-token",
-        "twilio_phone_number": "+15005550006", "twilio_api_base": fake_twilio.base_url, "sms_outbox": None})
-    app = create_app(configured)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            yield http
+async def twilio_client(client_with, fake_twilio):
+    async with client_with(sms_provider="twilio", twilio_account_sid="AC" + "1" * 32,
+                           twilio_auth_token="secret-token", twilio_phone_number="+15005550006",
+                           twilio_api_base=fake_twilio.base_url, sms_outbox=None) as http:
+        yield http
 
 
 async def test_twilio_provider_sends_the_code_through_the_sdk(twilio_client, fake_twilio):
