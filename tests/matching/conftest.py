@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import date
@@ -108,11 +107,3 @@ async def inbox(settings):
     yield box
     await box.pubsub.aclose()
     await redis.aclose()
-
-
-@pytest.fixture
-def settle():
-    """Let background tasks that run after a response (shard updates) finish."""
-    async def wait() -> None:
-        await asyncio.sleep(0)
-    return wait

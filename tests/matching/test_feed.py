@@ -130,7 +130,7 @@ async def test_closer_people_with_shared_interests_rank_first(member, feed):
     assert order.index(far_common.id) < order.index(far_no_common.id)
 
 
-async def test_someone_who_already_liked_you_gets_a_boost(member, feed, swipe, settle):
+async def test_someone_who_already_liked_you_gets_a_boost(member, feed, swipe):
     viewer = await member()
     twins = [await member(location=NEAR) for _ in range(2)]
     baseline = ids(await feed(viewer))
