@@ -26,10 +26,11 @@ def served(ray_cluster, infra):
     from deployments.serve_app import build_app
 
     port = _free_port()
+    serve.shutdown()  # another module may have started Serve without an HTTP proxy
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app({"user_shards": 2, "match_shards": 2}), name="dating", route_prefix="/")
     yield f"http://127.0.0.1:{port}", infra[1] / "serve-sms.jsonl"
-    serve.delete("dating")
+    serve.shutdown()
 
 
 def _code(outbox: Path, phone: str) -> str:
