@@ -11,23 +11,23 @@ from kit.redis import RateLimiter
 from kit.settings import Settings
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _redis(request: Request) -> aioredis.Redis:
+async def _redis(request: Request) -> aioredis.Redis:
     return request.app.state.redis
 
 
-def _limiter(request: Request) -> RateLimiter:
+async def _limiter(request: Request) -> RateLimiter:
     return request.app.state.limiter
 
 
-def _backends(request: Request) -> Any:
+async def _backends(request: Request) -> Any:
     return request.app.state.backends
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     settings: Settings = request.app.state.settings
     if settings.trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for", "")
