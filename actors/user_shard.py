@@ -58,9 +58,14 @@ class UserShard:
         self.users: dict[str, UserState] = {}
         self._loading: dict[str, asyncio.Future] = {}
         self.loads = 0  # how many users were (re)loaded from PostgreSQL
+        self.started_at = time.time()  # tells one incarnation from the next after a restart
 
     async def ping(self) -> int:
         return self.shard_index
+
+    async def stats(self) -> dict:
+        return {"shard_index": self.shard_index, "users": len(self.users), "loads": self.loads,
+                "started_at": self.started_at}
 
     async def check_like(self, user_id: str, limit: int) -> dict:
         """Whether the cached window still has room for one more like (a fast pre-check)."""

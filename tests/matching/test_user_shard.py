@@ -44,14 +44,17 @@ async def test_a_killed_shard_restarts_and_reloads_the_counts_from_postgres(ray_
         before = await handle.snapshot.remote(str(alice.id))
         assert before["likes_24h"] == 3
         await handle.record_swipe.remote(str(alice.id), "phantom", "like")  # cache-only: lost on kill
+        first_life = (await handle.stats.remote())["started_at"]
         ray.kill(handle, no_restart=False)
         after = None
-        for _ in range(100):  # the actor restarts under the same name and handle
+        for _ in range(150):  # ray.kill is asynchronous: wait for the new incarnation, same name and handle
             try:
-                after = await handle.snapshot.remote(str(alice.id))
-                break
+                if (await handle.stats.remote())["started_at"] > first_life:
+                    after = await handle.snapshot.remote(str(alice.id))
+                    break
             except ray.exceptions.RayActorError:
-                await asyncio.sleep(0.2)
+                pass
+            await asyncio.sleep(0.2)
         assert after is not None and after["likes_24h"] == 3 and after["loads"] == 1
         assert {t for t, _, _ in after["recent"]} == {str(t.id) for t in targets}
     finally:
