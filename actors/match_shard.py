@@ -40,6 +40,9 @@ class _Live:
     present: dict[str, float] = field(default_factory=dict)  # user -> monotonic expiry
 
 
+BATCHABLE = frozenset({"record_message", "mark_read", "present"})
+
+
 class MatchShard:
     def __init__(self, shard_index: int, database_url: str) -> None:
         self.shard_index = shard_index
@@ -54,6 +57,16 @@ class MatchShard:
 
     async def ping(self) -> int:
         return self.shard_index
+
+    async def apply(self, ops: list[tuple[str, tuple]]) -> int:
+        """Apply a batch of fire-and-forget updates in their order: gateways coalesce them so a
+        busy chat costs one actor call per shard and window, not one per message."""
+        applied = 0
+        for method, args in ops:
+            if method in BATCHABLE:
+                await getattr(self, method)(*args)
+                applied += 1
+        return applied
 
     async def record_message(self, match_id: str, seq: int, sender_id: str) -> int:
         """A message was committed; returns the match's latest seq. Sending stops typing."""

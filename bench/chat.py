@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -31,9 +32,11 @@ import numpy as np
 
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
+from deployments.cli import LOCAL_RAY_ENV
 
 # Its own data directory: `infra()` empties BENCH_DIR, which must not be another scenario's.
 common.BENCH_DIR = common.ROOT / "var" / "bench-chat"
+ERROR_CODES: collections.Counter = collections.Counter()  # error events seen, by code (printed with the table)
 JWT_SECRET = secrets.token_urlsafe(32)  # shared with the servers so tokens can be minted directly
 EXTRA_ENV = {"JWT_SECRET": JWT_SECRET, "LOG_LEVEL": "WARNING"}
 UPDATE_SEQ = ("UPDATE matches SET last_seq = last_seq + 1, last_message_at = now() WHERE id = $1 AND is_active "
@@ -134,6 +137,7 @@ async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warm
                         (latencies if event == "new_message" else acks).append((now - t0) * 1000)
                 elif event == "error":
                     errors[0] += 1
+                    ERROR_CODES[frame["data"].get("code", "?")] += 1
 
     per_user_interval = (2 * len(pairs)) / rate
     start = time.perf_counter() + 0.2 + warmup
@@ -298,6 +302,8 @@ def _serve_host(port: int, replicas: int) -> None:
 @contextlib.contextmanager
 def serve_server(env: dict, replicas: int = 2) -> Iterator[str]:
     port = free_port()
+    # The ingress `make run` uses (direct ingress + HAProxy): the default proxy relays every frame as a Ray call.
+    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV}
     with _subprocess(["serve-host", str(port), str(replicas)], env, "ready", port, timeout_s=400):
         yield f"ws://127.0.0.1:{port}/ws"
 
@@ -352,6 +358,8 @@ async def _run(opts, database_url: str, env: dict) -> int:
                   result.pct(result.ack_ms, 99), f"{result.errors}")
         print(f"    {stack}: {table.rows[-1]}", flush=True)
     table.print()
+    if ERROR_CODES:
+        print("error events by code:", dict(ERROR_CODES))
     if opts.idle:
         members = await _members(database_url, opts.idle + 20, 900)
         with uvicorn_server(env) as (url, pid):

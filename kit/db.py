@@ -6,10 +6,13 @@ rolls back when it raises, so a failed request leaves nothing half-written.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from kit.errors import AppError
@@ -27,12 +30,32 @@ def sync_url(url: str) -> str:
     return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    # pre-ping replaces connections that died with a PostgreSQL restart instead of failing a request
-    return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+def make_engine(url: str, pool_size: int = 10, ping_after_idle_s: float = 1.0) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    _ping_idle_connections(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:
+    """Pre-ping, but only connections that sat idle for `idle_s`: a PostgreSQL restart or
+    failover is noticed and the dead connection replaced before a request uses it, while a
+    busy pool does not pay a round trip per checkout (it was 8% of a chat replica's CPU).
+    A disconnect met in use still invalidates the whole pool (SQLAlchemy's own handling)."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _check(dbapi_connection, record, proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure: let the pool retry with a fresh connection
+            raise DisconnectionError("idle connection is dead") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

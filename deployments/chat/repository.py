@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Block, Match, Message
@@ -35,9 +34,48 @@ def _pair_blocked():
     ))
 
 
+# The send hot path in one round trip: authorise (active, participant, not blocked), take
+# the next seq under the match's row lock, and store the message. No row: not allowed.
+# A row without a message id: a retry whose client_message_id is already stored.
+_SEND = text("""
+WITH claimed AS (
+    UPDATE matches AS m SET last_seq = m.last_seq + 1, last_message_at = now()
+    WHERE m.id = :match_id AND m.is_active AND (m.user1_id = :sender_id OR m.user2_id = :sender_id)
+      AND NOT EXISTS (SELECT 1 FROM blocks AS b
+                      WHERE (b.blocker_id = m.user1_id AND b.blocked_id = m.user2_id)
+                         OR (b.blocker_id = m.user2_id AND b.blocked_id = m.user1_id))
+    RETURNING m.id, m.last_seq, m.user1_id, m.user2_id
+), stored AS (
+    INSERT INTO messages (match_id, sender_id, content, message_type, seq, client_message_id)
+    SELECT id, :sender_id, :content, :message_type, last_seq, :client_message_id FROM claimed
+    ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+    RETURNING id, sent_at, is_read
+)
+SELECT c.last_seq, c.user1_id, c.user2_id, s.id, s.sent_at, s.is_read FROM claimed AS c LEFT JOIN stored AS s ON true
+""")
+
+
 class ChatRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def claim_and_insert(self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str,
+                               client_message_id: str | None) -> tuple[int, uuid.UUID, Message | None] | None:
+        """(seq, other participant, the stored message or None on a client-id conflict), or None
+        when the sender may not write to this match."""
+        row = (await self.session.execute(_SEND, {
+            "match_id": match_id, "sender_id": sender_id, "content": content, "message_type": message_type,
+            "client_message_id": client_message_id})).first()
+        if row is None:
+            return None
+        seq, user1, user2, message_id, sent_at, is_read = row
+        other = user2 if user1 == sender_id else user1
+        if message_id is None:
+            return seq, other, None
+        message = Message(id=message_id, match_id=match_id, sender_id=sender_id, content=content,
+                          message_type=message_type, is_read=is_read, read_at=None, seq=seq,
+                          client_message_id=client_message_id, sent_at=sent_at)
+        return seq, other, message
 
     async def access(self, match_id: uuid.UUID) -> MatchAccess | None:
         result = await self.session.execute(
@@ -47,24 +85,6 @@ class ChatRepository:
         row = result.first()
         return MatchAccess(*row) if row else None
 
-    async def claim_seq(self, match_id: uuid.UUID, sender_id: uuid.UUID) -> tuple[int, uuid.UUID] | None:
-        """Next seq of an active, unblocked match the sender is in, as (seq, other participant).
-
-        One statement authorises and orders: the row lock it takes is held until commit, so
-        messages of one match commit in seq order (a reader paging by seq never skips one)."""
-        result = await self.session.execute(
-            update(Match)
-            .where(Match.id == match_id, Match.is_active,
-                   or_(Match.user1_id == sender_id, Match.user2_id == sender_id), ~_pair_blocked())
-            .values(last_seq=Match.last_seq + 1, last_message_at=func.now())
-            .returning(Match.last_seq, Match.user1_id, Match.user2_id)
-        )
-        row = result.first()
-        if row is None:
-            return None
-        seq, user1, user2 = row
-        return seq, (user2 if user1 == sender_id else user1)
-
     async def release_seq(self, match_id: uuid.UUID, seq: int) -> None:
         """Give back a claimed seq (only while still holding the row lock), so seqs have no gaps."""
         await self.session.execute(
@@ -73,20 +93,6 @@ class ChatRepository:
     async def by_client_id(self, sender_id: uuid.UUID, client_message_id: str) -> Message | None:
         result = await self.session.execute(
             select(Message).where(Message.sender_id == sender_id, Message.client_message_id == client_message_id))
-        return result.scalar_one_or_none()
-
-    async def insert(self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str,
-                     seq: int, client_message_id: str | None) -> Message | None:
-        """The new message, or None when a concurrent retry already stored this client id."""
-        stmt = (
-            insert(Message)
-            .values(match_id=match_id, sender_id=sender_id, content=content, message_type=message_type,
-                    seq=seq, client_message_id=client_message_id)
-            .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_message_id],
-                                    index_where=text("client_message_id IS NOT NULL"))
-            .returning(Message)
-        )
-        result = await self.session.execute(stmt)
         return result.scalar_one_or_none()
 
     async def seq_of(self, match_id: uuid.UUID, message_id: uuid.UUID) -> int | None:

@@ -22,6 +22,7 @@ from models import Message
 log = logging.getLogger("app.chat")
 MAX_URL_CHARS = 2048
 SHARD_CALL_TIMEOUT_S = 5.0
+SHARD_BATCH_S = 0.02  # coalescing window for shard updates
 
 
 def message_dict(message: Message) -> dict:
@@ -92,16 +93,14 @@ class ChatService:
         content = check_content(self.settings, content, message_type)
         await self.limiter.hit("messages", str(sender_id), self.settings.rate_messages_per_minute, 60,
                                message="Too many messages; wait a moment", code="rate_limited")
-        claimed = await self.repo.claim_seq(match_id, sender_id)
+        claimed = await self.repo.claim_and_insert(match_id, sender_id, content, message_type, client_message_id)
         if claimed is None:
             earlier = await self._retry(sender_id, match_id, client_message_id) if client_message_id else None
             if earlier is not None:
                 return earlier
             await self.authorize(sender_id, match_id)  # raises the precise 404/403
             raise Forbidden("This match has ended", code="match_inactive")  # changed in between
-        seq, recipient = claimed
-        # Retries are rare: try the insert and look the first message up only on a client-id conflict.
-        message = await self.repo.insert(match_id, sender_id, content, message_type, seq, client_message_id)
+        seq, recipient, message = claimed
         if message is None:
             await self.repo.release_seq(match_id, seq)  # still under the row lock: no gap in seqs
             earlier = await self._retry(sender_id, match_id, client_message_id or "")
@@ -161,6 +160,7 @@ class ChatRealtime:
         self.events = events
         self.match_shards = match_shards
         self._pending: set[asyncio.Task] = set()
+        self._queues: dict[int, list[tuple[str, tuple]]] = {}
 
     async def message_sent(self, message: Message, recipient_id: uuid.UUID,
                            sender_session: uuid.UUID | None) -> None:
@@ -194,16 +194,26 @@ class ChatRealtime:
                                        {"match_id": str(match_id), "user_id": str(user_id), "is_typing": is_typing})
 
     def shard_call(self, match_id: uuid.UUID, method: str, *args: Any) -> None:
-        task = asyncio.ensure_future(self._call(match_id, method, *args))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        """Queue a fire-and-forget update for the match's shard. Updates are coalesced per shard
+        for SHARD_BATCH_S: one Ray call per shard and window instead of one per message, which
+        is what kept the shards (a whole process each) from keeping up with chat traffic."""
+        index = self.match_shards.index_for(match_id)
+        queue = self._queues.setdefault(index, [])
+        queue.append((method, args))
+        if len(queue) == 1:
+            task = asyncio.ensure_future(self._flush(index))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
-    async def _call(self, match_id: uuid.UUID, method: str, *args: Any) -> None:
+    async def _flush(self, index: int) -> None:
+        await asyncio.sleep(SHARD_BATCH_S)
+        ops = self._queues.pop(index, [])
+        if not ops:
+            return
         try:
-            await asyncio.wait_for(getattr(self.match_shards.for_key(match_id), method).remote(*args),
-                                   SHARD_CALL_TIMEOUT_S)
+            await asyncio.wait_for(self.match_shards.handles[index].apply.remote(ops), SHARD_CALL_TIMEOUT_S)
         except Exception as exc:  # PostgreSQL has it; the shard rebuilds from there
-            log.warning("match shard %s(%s) failed: %s", method, match_id, exc)
+            log.warning("match shard %d: %d updates not applied: %s", index, len(ops), exc)
 
     async def drain(self) -> None:
         if self._pending:
