@@ -336,6 +336,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--rate", type=float, default=500.0, help="messages/s offered, all pairs together")
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--replicas", type=int, default=2, help="Gateway replicas for the serve stack")
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets on one gateway process (0: skip)")
     opts = parser.parse_args(args)
     with infra() as env_infra:
@@ -351,7 +352,7 @@ async def _run(opts, database_url: str, env: dict) -> int:
     stacks = ["relay"] + (["uvicorn", "serve"] if opts.stack == "both" else [opts.stack])
     for n, stack in enumerate(stacks):
         pairs = await _pairs(database_url, await _members(database_url, 2 * opts.pairs, 100 + n))
-        with _server(stack, env) as url:
+        with _server(stack, env, opts.replicas) as url:
             result = await chat_load(url, pairs, opts.rate, opts.duration)
         table.add(stack, f"{result.sent}", f"{result.delivered}", result.delivered / result.seconds,
                   result.pct(result.latencies_ms, 50), result.pct(result.latencies_ms, 99),
@@ -372,7 +373,7 @@ async def _run(opts, database_url: str, env: dict) -> int:
 
 
 @contextlib.contextmanager
-def _server(stack: str, env: dict) -> Iterator[str]:
+def _server(stack: str, env: dict, replicas: int = 2) -> Iterator[str]:
     if stack == "relay":
         with relay_server(env) as url:
             yield url
@@ -380,7 +381,7 @@ def _server(stack: str, env: dict) -> Iterator[str]:
         with uvicorn_server(env) as (url, _):
             yield url
     else:
-        with serve_server(env) as url:
+        with serve_server(env, replicas) as url:
             yield url
 
 
