@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Block, Match, ProfilePhoto, Swipe, User, UserInterest, UserProfile, canonical_pair
+from models import Block, Match, ProfilePhoto, Swipe, User, UserProfile, canonical_pair
 
 _ACTIVE_USER = "u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL"
 
@@ -36,7 +36,7 @@ SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS}
    AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL
 """)
 
-_MATCHES = text(f"""
+_MATCHES = text("""
 SELECT m.id, m.matched_at, o.other_id, p.first_name,
        lm.id AS lm_id, lm.content, lm.message_type, lm.sender_id, lm.sent_at,
        (SELECT count(*) FROM messages x

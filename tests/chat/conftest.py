@@ -115,3 +115,13 @@ async def sockets():
     yield opened
     for sock in opened:
         await sock.close()
+
+
+async def closed_with(sock: Socket) -> int:
+    """Read until the server closes the socket; the close code it sent."""
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                await sock.ws.recv()
+    except websockets.ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else exc.code

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import websockets
 
-from tests.chat.conftest import connect, make_match, pair
+from tests.chat.conftest import closed_with, connect, make_match, pair
 from tests.factories import login
 
 
@@ -16,15 +15,6 @@ async def http_send(live, user, match_id, content="hi", **extra):
                                     json={"match_id": str(match_id), "content": content, **extra})
     assert response.status_code == 200, response.text
     return response.json()["message"]
-
-
-async def closed_with(sock) -> int:
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                await sock.ws.recv()
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else exc.code
 
 
 async def test_authenticate_answers_with_the_user_id(live, db, sockets):

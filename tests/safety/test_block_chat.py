@@ -4,11 +4,9 @@ These go through the real safety routes (not rows written by hand), on a real se
 
 from __future__ import annotations
 
-import asyncio
 
-import websockets
 
-from tests.chat.conftest import connect, live, sockets  # noqa: F401 (fixtures)
+from tests.chat.conftest import closed_with, connect, live, sockets  # noqa: F401 (fixtures)
 from tests.factories import make_member
 from tests.safety.conftest import make_match
 
@@ -21,15 +19,6 @@ async def send(http, user, match_id, content="hi"):
 async def block(http, who, whom):
     response = await http.post("/api/v1/safety/block", json={"user_id": str(whom.id)}, headers=who.headers)
     assert response.status_code == 200, response.text
-
-
-async def closed_with(sock) -> int:
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                await sock.ws.recv()
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else exc.code
 
 
 async def test_after_a_block_the_blocker_cannot_message_the_blocked(client, alice, bob, db):
