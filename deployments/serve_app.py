@@ -6,6 +6,8 @@ resources and shard counts; this module only says how the pieces connect.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from ray import serve
@@ -52,8 +54,18 @@ class ServedFeedRanker(FeedRanker):
         super().__init__(database_url=get_settings().database_url)
 
 
+class ServedMediaProcessor(MediaProcessor):
+    """MediaProcessor at a lower CPU priority than the gateway: when both want the same cores,
+    feed, chat and profile requests win and image work waits (it is batch work, seconds long)."""
+
+    def __init__(self, niceness: int = 4) -> None:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
+        super().__init__()
+
+
 def build_app(args: dict[str, Any]) -> serve.Application:
     """Application builder named by serve_config.yaml (`import_path: deployments.serve_app:build_app`)."""
     ranker = serve.deployment(ServedFeedRanker, name="FeedRanker").bind()
-    media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
+    media = serve.deployment(ServedMediaProcessor, name="MediaProcessor").bind(int(args.get("media_niceness", 4)))
     return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)))
