@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
     app.state.backends_factory = backends or local_backends
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       upload_prefixes={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024})
+                       upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024})
     for router in _routers():
         app.include_router(router)
     app.openapi = lambda: _openapi(app)

@@ -14,18 +14,15 @@ def _error_body(code: str, message: str) -> bytes:
 class BodySizeLimit:
     """Refuse bodies over a limit with 413, counting streamed bytes too (a client can lie in
     Content-Length or send chunked), without buffering the body. Upload routes, listed by
-    path prefix, get their own larger limit."""
+    exact path, get their own larger limit (their JSON siblings keep the small one)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_prefixes: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.upload_prefixes = upload_prefixes or {}
+        self.upload_paths = upload_paths or {}
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.upload_prefixes.items():
-            if path.startswith(prefix):
-                return limit
-        return self.max_bytes
+        return self.upload_paths.get(path.rstrip("/"), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

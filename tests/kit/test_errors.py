@@ -69,3 +69,11 @@ async def test_health_is_healthy_with_every_dependency_up(client):
     assert r.status_code == 200
     assert r.json()["status"] == "healthy"
     assert r.json()["services"]["database"] == "up" and r.json()["services"]["redis"] == "up"
+
+
+async def test_only_the_upload_route_gets_the_large_body_limit(client, settings):
+    user = await login(client, settings.sms_outbox)
+    big = b'{"photo_ids": ["' + b"x" * (settings.max_body_bytes + 10) + b'"]}'
+    r = await client.put("/api/v1/profile/photos/order", content=big,
+                         headers={**user.headers, "content-type": "application/json"})
+    assert_envelope(r, 413, "payload_too_large")
