@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
-
 from deployments.auth.service import normalize_phone
+from deployments.safety.repository import SafetyRepository
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import NotFound
 from kit.security import mask_phone
-from models import User
 
 
 async def set_moderator(database_url: str, phone: str, granted: bool) -> uuid.UUID:
@@ -22,10 +20,7 @@ async def set_moderator(database_url: str, phone: str, granted: bool) -> uuid.UU
     engine = make_engine(database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            result = await session.execute(
-                update(User).where(User.phone_number == number, User.deleted_at.is_(None))
-                .values(is_moderator=granted).returning(User.id))
-            user_id = result.scalar_one_or_none()
+            user_id = await SafetyRepository(session).set_moderator(number, granted)
     finally:
         await engine.dispose()
     if user_id is None:

@@ -37,6 +37,12 @@ class SafetyRepository:
     async def _advisory_lock(self, key: str) -> None:
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 6))"), {"key": key})
 
+    async def set_moderator(self, phone_number: str, granted: bool) -> uuid.UUID | None:
+        result = await self.session.execute(
+            update(User).where(User.phone_number == phone_number, User.deleted_at.is_(None))
+            .values(is_moderator=granted).returning(User.id))
+        return result.scalar_one_or_none()
+
     async def set_hidden(self, user_id: uuid.UUID, hidden: bool) -> None:
         value = func.now() if hidden else None
         condition = User.hidden_at.is_(None) if hidden else User.hidden_at.is_not(None)
