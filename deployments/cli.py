@@ -174,7 +174,7 @@ def run(_: argparse.Namespace) -> int:
             time.sleep(0.5)
         return 0
     finally:
-        step("stopping Ray, PostgreSQL and Redis")
+        step("stopping Ray, PostgreSQL and Redis (Serve drains first: up to a minute)")
         stop_ray(head)
         services.stop()
 

@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("app.errors")
@@ -84,6 +85,17 @@ class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
 
 
+def as_input_error(exc: BaseException) -> AppError | None:
+    """A database "data exception" (SQLSTATE class 22: a NUL byte in text, a number out of
+    range, ...) is the client's bad input that slipped past validation: a 422, not a 500."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
+        if str(sqlstate).startswith("22"):
+            return Unprocessable("A value cannot be stored (invalid characters or out of range)",
+                                 code="invalid_value")
+    return None
+
+
 def envelope(code: str, message: str, status: int, headers: dict | None = None, **extra) -> JSONResponse:
     error = {"code": code, "message": message, **extra}
     return JSONResponse({"success": False, "error": error}, status_code=status, headers=headers)
@@ -128,6 +140,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "No such route"
         return envelope(code, message, exc.status_code, getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        mapped = as_input_error(exc)
+        if mapped is not None:
+            return envelope(mapped.code, mapped.message, mapped.status)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return envelope("internal_error", "Something went wrong on our side", 500)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,7 @@ from deployments.chat.hub import Connection, Hub
 from deployments.chat.repository import ChatRepository
 from deployments.chat.schemas import MarkReadRequest, SendMessageRequest
 from deployments.chat.service import ChatService, message_dict
-from kit.errors import AppError, RateLimited
+from kit.errors import AppError, RateLimited, as_input_error
 from kit.security import TokenError, decode_token
 
 router = APIRouter(tags=["realtime"])
@@ -178,7 +178,11 @@ async def _dispatch(conn: Connection, app: FastAPI, event: str, data: dict) -> N
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors()[:5])
         conn.send("error", {"code": "validation_error", "message": detail, "event": event, **_ref(data)})
-    except Exception:  # never let one frame take the socket down
+    except Exception as exc:  # never let one frame take the socket down
+        mapped = as_input_error(exc)
+        if mapped is not None:
+            conn.send("error", {"code": mapped.code, "message": mapped.message, "event": event, **_ref(data)})
+            return
         log.exception("websocket event %s failed", event)
         conn.send("error", {"code": "internal_error", "message": "Something went wrong on our side", "event": event})
 

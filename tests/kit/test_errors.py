@@ -77,3 +77,10 @@ async def test_only_the_upload_route_gets_the_large_body_limit(client, settings)
     r = await client.put("/api/v1/profile/photos/order", content=big,
                          headers={**user.headers, "content-type": "application/json"})
     assert_envelope(r, 413, "payload_too_large")
+
+
+async def test_text_the_database_cannot_store_is_a_422_not_a_500(client, settings, db):
+    user = await login(client, settings.sms_outbox)
+    r = await client.put("/api/v1/profile/me", json={"bio": "hello\u0000world"}, headers=user.headers)
+    assert_envelope(r, 422, "invalid_value")
+    assert await db.fetchval("SELECT count(*) FROM user_profiles WHERE user_id = $1", user.id) == 0
