@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import date, timedelta
 
@@ -247,6 +248,7 @@ class FeedRanker:
         self._watermark = None  # database clock of the last refresh start
         self._refreshed_at = self._full_at = None  # monotonic
         self._lock = asyncio.Lock()
+        self._index_lock = threading.Lock()
         self._task: asyncio.Task | None = None
 
     async def ping(self) -> str:
@@ -260,8 +262,16 @@ class FeedRanker:
             self.index = CandidateIndex(float(grid))
             self._refreshed_at = None
         await self._ensure_fresh()
-        return self.index.rank(viewer, int(partition), max(1, int(partitions)), max(1, int(limit)),
-                               exclude, time.time(), ymd(date.today()))
+        # Scoring is CPU work (numpy, milliseconds at 100k profiles): a worker thread keeps the
+        # event loop serving other requests and sockets meanwhile. `index` is captured so a full
+        # reload swapping in a new index cannot change it mid-score.
+        index = self.index
+        return await asyncio.to_thread(self._rank_locked, index, viewer, int(partition), max(1, int(partitions)),
+                                       max(1, int(limit)), exclude, time.time(), ymd(date.today()))
+
+    def _rank_locked(self, index: CandidateIndex, *args) -> dict:
+        with self._index_lock:  # an incremental refresh mutates the index in place
+            return index.rank(*args)
 
     async def refresh(self, full: bool = False) -> int:
         """Bring the index up to date now; returns how many rows were (re)read."""
@@ -299,10 +309,11 @@ class FeedRanker:
         return index
 
     def _apply(self, rows) -> None:
-        # No await in here: a concurrent rank call never sees a half-applied refresh.
-        for rec in rows:
-            self.index.upsert(rec)
-        self.index.rebuild_order()
+        # Under the index lock: a rank running in a worker thread never sees a half-applied refresh.
+        with self._index_lock:
+            for rec in rows:
+                self.index.upsert(rec)
+            self.index.rebuild_order()
 
     async def _ensure_fresh(self) -> None:
         if self._refreshed_at is None:
