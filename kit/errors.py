@@ -86,13 +86,18 @@ class ServiceUnavailable(AppError):
 
 
 def as_input_error(exc: BaseException) -> AppError | None:
-    """A database "data exception" (SQLSTATE class 22: a NUL byte in text, a number out of
-    range, ...) is the client's bad input that slipped past validation: a 422, not a 500."""
+    """Database refusals that are the client's doing, not ours: a "data exception" (SQLSTATE
+    class 22: a NUL byte in text, a number out of range) is a 422; an integrity violation
+    (class 23: a race two requests lost to a constraint, a row deleted meanwhile) is a 409.
+    Either way the unit of work has rolled back, so nothing is half-written."""
     if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
-        if str(sqlstate).startswith("22"):
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if sqlstate.startswith("22"):
             return Unprocessable("A value cannot be stored (invalid characters or out of range)",
                                  code="invalid_value")
+        if sqlstate.startswith("23"):
+            return Conflict("The change conflicts with data stored meanwhile; reload and retry",
+                            code="conflict")
     return None
 
 

@@ -64,3 +64,8 @@ async def test_health_reports_unhealthy_when_redis_is_down(redis_down_client):
     assert r.status_code == 503
     assert r.json()["status"] == "unhealthy" and r.json()["services"]["redis"] == "down"
     assert r.json()["services"]["database"] == "up"
+
+
+async def test_otp_verification_fails_closed_when_redis_is_down(redis_down_client):
+    r = await redis_down_client.post("/api/v1/auth/verify-otp", json={"phone_number": new_phone(), "otp": "123456"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"

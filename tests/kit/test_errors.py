@@ -84,3 +84,31 @@ async def test_text_the_database_cannot_store_is_a_422_not_a_500(client, setting
     r = await client.put("/api/v1/profile/me", json={"bio": "hello\u0000world"}, headers=user.headers)
     assert_envelope(r, 422, "invalid_value")
     assert await db.fetchval("SELECT count(*) FROM user_profiles WHERE user_id = $1", user.id) == 0
+
+
+async def test_a_constraint_violation_maps_to_a_409_and_bad_data_to_a_422(app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from kit.errors import as_input_error
+
+    async def refusal(sql: str) -> DBAPIError:
+        async with app.state.sessionmaker() as session:
+            try:
+                await session.execute(text(sql))
+            except DBAPIError as exc:
+                return exc
+        raise AssertionError("PostgreSQL accepted " + sql)
+
+    duplicate = await refusal("INSERT INTO users (phone_number) VALUES ('+12025550100'), ('+12025550100')")
+    out_of_range = await refusal("SELECT 2147483647::int + 1")
+    assert (as_input_error(duplicate).status, as_input_error(duplicate).code) == (409, "conflict")
+    assert (as_input_error(out_of_range).status, as_input_error(out_of_range).code) == (422, "invalid_value")
+    assert as_input_error(ValueError("not a database error")) is None
+
+
+async def test_health_reports_unhealthy_when_the_database_is_down(client_with):
+    async with client_with(database_url="postgresql://postgres@127.0.0.1:1/nothing") as http:
+        r = await http.get("/health")
+    assert r.status_code == 503
+    assert r.json()["status"] == "unhealthy" and r.json()["services"]["database"] == "down"
