@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from kit.db import sync_url
+from actors.pg import LazyPool
 
 log = logging.getLogger("app.match_shard")
 TYPING_TTL_S = 6.0       # a typing_start counts for this long unless repeated (clients that vanish stop typing)
@@ -50,8 +50,7 @@ class MatchShard:
         self._live: OrderedDict[str, _Live] = OrderedDict()
         self._loading: dict[str, asyncio.Future] = {}
         self._typing: dict[str, dict[str, float]] = {}
-        self._pool = None
-        self._pool_lock = asyncio.Lock()
+        self._pool = LazyPool(database_url)
         self.loads = 0
         self.started_at = time.time()
 
@@ -129,9 +128,7 @@ class MatchShard:
                 "started_at": self.started_at}
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def _get(self, match_id: str) -> _Live | None:
         live = self._live.get(match_id)
@@ -146,8 +143,7 @@ class MatchShard:
         return await asyncio.shield(pending)
 
     async def _load(self, match_id: str) -> _Live | None:
-        pool = await self._connect()
-        row = await pool.fetchrow(LOAD_SQL, uuid.UUID(match_id))
+        row = await (await self._pool.get()).fetchrow(LOAD_SQL, uuid.UUID(match_id))
         self.loads += 1
         if row is None:
             return None
@@ -157,12 +153,3 @@ class MatchShard:
         while len(self._live) > MAX_CACHED_MATCHES:
             self._live.popitem(last=False)
         return live
-
-    async def _connect(self):
-        if self._pool is None:
-            async with self._pool_lock:
-                if self._pool is None:
-                    import asyncpg
-
-                    self._pool = await asyncpg.create_pool(sync_url(self.database_url), min_size=0, max_size=4)
-        return self._pool

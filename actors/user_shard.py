@@ -18,9 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-import asyncpg
-
-from kit.db import sync_url
+from actors.pg import LazyPool
 
 WINDOW_S = 24 * 3600
 RECENT_SWIPES = 50
@@ -54,7 +52,7 @@ class UserState:
 class UserShard:
     def __init__(self, shard_index: int, database_url: str) -> None:
         self.shard_index = shard_index
-        self.database_url = sync_url(database_url) if database_url else ""
+        self._pool = LazyPool(database_url)
         self.users: dict[str, UserState] = {}
         self._loading: dict[str, asyncio.Future] = {}
         self.loads = 0  # how many users were (re)loaded from PostgreSQL
@@ -66,6 +64,9 @@ class UserShard:
     async def stats(self) -> dict:
         return {"shard_index": self.shard_index, "users": len(self.users), "loads": self.loads,
                 "started_at": self.started_at}
+
+    async def close(self) -> None:
+        await self._pool.close()
 
     async def check_like(self, user_id: str, limit: int) -> dict:
         """Whether the cached window still has room for one more like (a fast pre-check)."""
@@ -126,11 +127,7 @@ class UserShard:
                 self._loading.pop(user_id, None)
 
     async def _load(self, user_id: str) -> UserState:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            rows = await conn.fetch(_LOAD_SQL, user_id, RECENT_SWIPES)
-        finally:
-            await conn.close()
+        rows = await (await self._pool.get()).fetch(_LOAD_SQL, user_id, RECENT_SWIPES)
         state = UserState()
         for row in sorted((r for r in rows if r["kind"] == "recent"), key=lambda r: r["at"]):
             state.recent.append((row["other"], row["action"], row["at"]))

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from actors.ring import LocalHandle, ShardRing
 from deployments.auth.sms import make_sms_provider
 from deployments.events import EventBus
+from deployments.matching.service import FeedAreas
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import install_error_handlers
 from kit.http import BodySizeLimit
@@ -34,6 +35,13 @@ class Backends:
     match_shards: ShardRing
     ranker: Any
     media: Any
+
+    async def close(self) -> None:
+        """Close in-process collaborators (their database pools); Ray actors outlive the app."""
+        for handle in [*self.user_shards.handles, *self.match_shards.handles, self.ranker]:
+            close = getattr(handle.target, "close", None) if isinstance(handle, LocalHandle) else None
+            if close is not None:
+                await close()
 
 
 BackendsFactory = Callable[[Settings], Backends]
@@ -76,6 +84,7 @@ async def _lifespan(app: FastAPI):
     app.state.events = EventBus(app.state.redis)
     app.state.backends = app.state.backends_factory(settings)
     app.state.photo_url = lambda photo: photo.photo_url
+    app.state.feed_areas = FeedAreas()
     lifecycles = _domain_lifecycles()
     for module in lifecycles:
         await module.on_startup(app)
@@ -84,6 +93,7 @@ async def _lifespan(app: FastAPI):
     finally:
         for module in reversed(lifecycles):
             await module.on_shutdown(app)
+        await app.state.backends.close()
         await app.state.redis.aclose()
         await app.state.engine.dispose()
 

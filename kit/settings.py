@@ -70,7 +70,8 @@ class Settings(BaseSettings):
 
     free_daily_likes: int = Field(100, ge=0)
     feed_grid_km: float = Field(1.0, gt=0)  # locations snap to this grid before any distance
-    feed_partitions: int = Field(2, ge=1, le=64)  # ranker calls per feed request, spread over replicas
+    feed_partitions: int = Field(2, ge=1, le=64)  # ranker calls for a large area, spread over replicas
+    feed_split_min_candidates: int = Field(50_000, ge=0)  # smaller areas: one call (0: always split)
     user_shards: int = Field(4, ge=1)
     match_shards: int = Field(4, ge=1)
     message_max_chars: int = Field(2000, ge=1)

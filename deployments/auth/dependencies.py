@@ -45,21 +45,20 @@ async def current_user(
     except TokenError as exc:
         raise Unauthorized(str(exc), code="invalid_token") from exc
     repo = AuthRepository(session)
-    row = await repo.load_caller(claims.session_id, claims.user_id)
-    if row is None:
+    caller = await repo.load_caller(claims.session_id, claims.user_id)
+    if caller is None:
         raise Unauthorized("Session not found; log in again", code="session_revoked")
-    user, auth_session = row
-    if auth_session.revoked_at is not None:
+    if caller.revoked_at is not None:
         raise Unauthorized("This session has ended; log in again", code="session_revoked")
-    if user.banned_at is not None or user.deleted_at is not None:
+    if caller.banned_at is not None or caller.deleted_at is not None:
         raise Unauthorized("This account is no longer active", code="account_inactive")
-    await limiter.hit("api", str(user.id), settings.rate_api_per_hour, 3600,
+    await limiter.hit("api", str(caller.user_id), settings.rate_api_per_hour, 3600,
                       message="API request limit reached; slow down")
     now = datetime.now(UTC)
-    if user.last_active_at is None or now - user.last_active_at > ACTIVITY_RESOLUTION:
-        await repo.touch_activity(user.id)
-    request.state.caller_id = user.id
-    return Caller(user.id, auth_session.id, user.is_moderator)
+    if caller.last_active_at is None or now - caller.last_active_at > ACTIVITY_RESOLUTION:
+        await repo.touch_activity(caller.user_id)
+    request.state.caller_id = caller.user_id
+    return Caller(caller.user_id, caller.session_id, caller.is_moderator)
 
 
 async def moderator(caller: Annotated[Caller, Depends(current_user)]) -> Caller:

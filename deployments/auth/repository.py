@@ -98,9 +98,12 @@ class AuthRepository:
         return list(result.scalars())
 
     async def load_caller(self, session_id: uuid.UUID, user_id: uuid.UUID):
-        """(user, session) for an access token, in one query; None when either is gone."""
+        """What every authenticated request checks (user id, is_moderator, banned_at, deleted_at,
+        last_active_at, session_id, revoked_at), in one query; None when the user or session is gone.
+        Plain columns, not ORM objects: this runs on every request."""
         result = await self.session.execute(
-            select(User, AuthSession)
+            select(User.id.label("user_id"), User.is_moderator, User.banned_at, User.deleted_at, User.last_active_at,
+                   AuthSession.id.label("session_id"), AuthSession.revoked_at)
             .join(AuthSession, AuthSession.user_id == User.id)
             .where(AuthSession.id == session_id, User.id == user_id)
         )

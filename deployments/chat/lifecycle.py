@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from actors.ring import LocalHandle
 from deployments.chat.hub import Hub
 from deployments.chat.repository import ChatRepository
 from deployments.chat.service import ChatRealtime
@@ -28,7 +27,3 @@ async def on_shutdown(app) -> None:
     chat = getattr(app.state, "chat", None)
     if chat is not None:
         await chat.drain()
-    backends = getattr(app.state, "backends", None)
-    for handle in backends.match_shards.handles if backends is not None else []:
-        if isinstance(handle, LocalHandle):  # in-process shards belong to this app; Ray shards outlive it
-            await handle.target.close()

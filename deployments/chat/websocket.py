@@ -102,10 +102,10 @@ async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connect
 
 async def _check_caller(app: FastAPI, conn: Connection) -> tuple[str, str] | None:
     async with app.state.sessionmaker() as session:
-        row = await AuthRepository(session).load_caller(conn.session_id, conn.user_id)
-        if row is None or row[1].revoked_at is not None:
+        caller = await AuthRepository(session).load_caller(conn.session_id, conn.user_id)
+        if caller is None or caller.revoked_at is not None:
             return "session_revoked", "This session has ended; log in again"
-        if row[0].banned_at is not None or row[0].deleted_at is not None:
+        if caller.banned_at is not None or caller.deleted_at is not None:
             return "account_inactive", "This account is no longer active"
         conn.blocked = {str(u) for u in await ChatRepository(session).blocked_ids(conn.user_id)}
     return None

@@ -34,9 +34,9 @@ from datetime import date, timedelta
 import asyncpg
 import numpy as np
 
+from actors.pg import LazyPool
 from actors.ring import stable_hash
 from deployments.matching.geo import EARTH_RADIUS_KM, KM_PER_DEG_LAT, snap
-from kit.db import sync_url
 
 log = logging.getLogger("app.matching.ranker")
 
@@ -127,12 +127,14 @@ class CandidateIndex:
                 row[bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
         return row
 
-    def upsert(self, rec) -> None:
-        """Store one profile row (an asyncpg Record or dict); ineligible rows are removed."""
+    def upsert(self, rec) -> bool:
+        """Store one profile row (an asyncpg Record or dict); ineligible rows are removed.
+        True when the latitude order must be rebuilt (a new or revived row, or a move)."""
         if not rec["eligible"]:
             self.remove(rec["id"])
-            return
+            return False
         row = self.row_of.get(rec["id"])
+        reorder = row is None or not self.alive[row]
         if row is None:
             if self.n == len(self.alive):
                 self._allocate(2 * len(self.alive), self.bits.shape[1])
@@ -142,6 +144,7 @@ class CandidateIndex:
             self.part[row] = stable_hash(rec["id"]) & 0xFFFFFFFF
         bits = self._interest_bits(list(rec["interests"] or ()), grow=True)
         lat, lon = snap(rec["latitude"], rec["longitude"], self.grid_km)
+        reorder = reorder or self.lat[row] != lat
         self.alive[row] = True
         self.lat[row] = lat
         self.lat_r[row], self.lon_r[row] = np.radians(lat), np.radians(lon)
@@ -154,6 +157,7 @@ class CandidateIndex:
         self.active[row] = rec["active"] or 0.0
         self.photo[row] = bool(rec["has_photo"])
         self.bits[row] = bits
+        return bool(reorder)
 
     def remove(self, user_id: str) -> None:
         row = self.row_of.get(user_id)
@@ -191,7 +195,7 @@ class CandidateIndex:
         score = self._score(rows, dist, mutual, vmax, viewer, now)
         top = np.argsort(-score, kind="stable")[:limit] if len(score) <= 4 * limit else \
             self._top(score, limit)
-        return {"scored": scored, "candidates": [
+        return {"scored": scored, "area": int(hi - lo), "candidates": [
             {"id": self.ids[rows[i]], "score": float(score[i]), "distance_km": int(max(1, round(dist[i]))),
              "mutual": int(mutual[i])} for i in top]}
 
@@ -241,7 +245,7 @@ class FeedRanker:
         if grid_km is None:
             from kit.settings import get_settings
             grid_km = get_settings().feed_grid_km
-        self.database_url = sync_url(database_url) if database_url else ""
+        self._pool = LazyPool(database_url, max_size=1)
         self.refresh_interval_s = refresh_interval_s
         self.full_reload_s = full_reload_s
         self.index = CandidateIndex(grid_km)
@@ -253,6 +257,9 @@ class FeedRanker:
 
     async def ping(self) -> str:
         return "ok"
+
+    async def close(self) -> None:
+        await self._pool.close()
 
     async def rank_partition(self, viewer: dict, partition: int = 0, partitions: int = 1, limit: int = 20,
                              exclude: list[str] | tuple = ()) -> dict:
@@ -277,15 +284,12 @@ class FeedRanker:
         """Bring the index up to date now; returns how many rows were (re)read."""
         async with self._lock:
             full = full or self._full_at is None or time.monotonic() - self._full_at > self.full_reload_s
-            conn = await asyncpg.connect(self.database_url)
-            try:
+            async with (await self._pool.get()).acquire() as conn:
                 db_now = await conn.fetchval("SELECT now()")
                 if full:
                     rows = await conn.fetch(_FULL_SQL)
                 else:
                     rows = await conn.fetch(_CHANGED_SQL, self._watermark)
-            finally:
-                await conn.close()
             if full:  # a whole new index, built off the event loop while the old one keeps serving
                 self.index = await asyncio.to_thread(self._build, rows, self.index.grid_km)
             else:
@@ -310,10 +314,14 @@ class FeedRanker:
 
     def _apply(self, rows) -> None:
         # Under the index lock: a rank running in a worker thread never sees a half-applied refresh.
+        # Most changes (activity, interests, photos) keep every row in place, so the order (a sort
+        # of the whole index, milliseconds at 100k rows) is rebuilt only when someone moved or came back.
+        if not rows:
+            return
         with self._index_lock:
-            for rec in rows:
-                self.index.upsert(rec)
-            self.index.rebuild_order()
+            reorder = [self.index.upsert(rec) for rec in rows]
+            if any(reorder):
+                self.index.rebuild_order()
 
     async def _ensure_fresh(self) -> None:
         if self._refreshed_at is None:

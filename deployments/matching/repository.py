@@ -28,8 +28,12 @@ SELECT p.*, {_INTERESTS},
   FROM user_profiles p WHERE p.user_id = :me
 """)
 
+_PHOTO_ORDER = "FROM profile_photos ph WHERE ph.user_id = p.user_id ORDER BY ph.is_primary DESC, ph.order_index, " \
+               "ph.created_at"
 _CARDS = text(f"""
-SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS}
+SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS},
+       ARRAY(SELECT ph.photo_url {_PHOTO_ORDER}) AS photo_urls,
+       ARRAY(SELECT ph.storage_key {_PHOTO_ORDER}) AS photo_keys
   FROM user_profiles p JOIN users u ON u.id = p.user_id
  WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER}
    AND p.first_name IS NOT NULL AND p.birth_date IS NOT NULL AND p.gender IS NOT NULL
@@ -79,7 +83,8 @@ class MatchingRepository:
     # --- cards ------------------------------------------------------------------------------
 
     async def cards(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-        """Profile columns and interests of the given users who may still be shown (active, complete)."""
+        """Profile columns, interests and photos (`photo_urls`/`photo_keys`, display order) of the
+        given users who may still be shown (active, complete), in one round trip."""
         result = await self.session.execute(_CARDS, {"ids": user_ids})
         return {row.user_id: row for row in result}
 

@@ -22,7 +22,8 @@ Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 def _service(request: Request, session) -> MatchingService:
     state = request.app.state
-    return MatchingService(MatchingRepository(session), state.settings, state.backends, state.photo_url)
+    return MatchingService(MatchingRepository(session), state.settings, state.backends, state.photo_url,
+                           state.feed_areas)
 
 
 @router.get("/feed", response_model=FeedResponse)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from deployments.billing.repository import SubscriptionRepository
 from deployments.matching.repository import MatchingRepository
@@ -37,9 +37,41 @@ class SwipeOutcome:
     new_match: dict[str, Any] | None = None  # {"matched_at", "people": {user_id: person}} when created now
 
 
+class PhotoRef(NamedTuple):
+    """The two photo columns `photo_url` needs, read alongside a feed card."""
+
+    photo_url: str
+    storage_key: str | None
+
+
+class FeedAreas:
+    """How many profiles a search area held when a ranker last scored it, kept per gateway
+    replica. An area is a whole degree of latitude and a search radius: the ranker reads a
+    latitude band that wide, so this is what one call would have to score."""
+
+    MAX_AREAS = 10_000
+
+    def __init__(self) -> None:
+        self._sizes: dict[tuple[int, int], int] = {}
+
+    @staticmethod
+    def key(viewer: dict) -> tuple[int, int]:
+        return round(float(viewer["latitude"])), int(viewer["max_distance"])
+
+    def size(self, area: tuple[int, int]) -> int | None:
+        return self._sizes.get(area)
+
+    def record(self, area: tuple[int, int], size: int) -> None:
+        if len(self._sizes) >= self.MAX_AREAS and area not in self._sizes:
+            self._sizes.clear()  # a cache: forgetting only means one unsplit call per area
+        self._sizes[area] = int(size)
+
+
 class MatchingService:
-    def __init__(self, repo: MatchingRepository, settings: Settings, backends: Any, photo_url: PhotoUrl) -> None:
+    def __init__(self, repo: MatchingRepository, settings: Settings, backends: Any, photo_url: PhotoUrl,
+                 areas: FeedAreas | None = None) -> None:
         self.repo = repo
+        self.areas = areas if areas is not None else FeedAreas()
         self.subscriptions = SubscriptionRepository(repo.session)
         self.settings = settings
         self.backends = backends
@@ -48,11 +80,13 @@ class MatchingService:
     # --- feed -------------------------------------------------------------------------------
 
     async def feed(self, user_id: uuid.UUID, limit: int) -> list[FeedCard]:
+        # The user's shard answers while PostgreSQL reads the viewer: the two are independent.
+        liked_by_call = self.backends.user_shards.for_key(user_id).liked_by.remote(str(user_id))
         me = await self.repo.viewer(user_id)
         if not is_complete(me):
             raise Unprocessable("Complete your profile (first name, birth date, gender, location) to see the feed",
                                 code="profile_incomplete")
-        liked_by = await self.backends.user_shards.for_key(user_id).liked_by.remote(str(user_id))
+        liked_by = await liked_by_call
         viewer = {
             "id": str(user_id), "latitude": me.latitude, "longitude": me.longitude,
             "age": age_on(me.birth_date, date.today()), "gender": me.gender, "show_me": me.show_me,
@@ -64,12 +98,19 @@ class MatchingService:
         return await self._cards(picks, set(me.interests), limit)
 
     async def _rank(self, viewer: dict, limit: int, exclude: list[str]) -> list[dict]:
-        """Fan out one call per partition (Serve spreads them over replicas) and merge the tops."""
-        partitions = self.settings.feed_partitions
+        """Score the viewer's area in one ranker call, or, for an area known to hold at least
+        `feed_split_min_candidates` profiles, fan out one call per partition (Serve spreads
+        them over the replicas) and merge the tops. Each call costs milliseconds of Ray and
+        serialisation on both sides, more than scoring a few thousand rows."""
+        area = self.areas.key(viewer)
+        known, threshold = self.areas.size(area), self.settings.feed_split_min_candidates
+        split = threshold == 0 or (known is not None and known >= threshold)
+        partitions = self.settings.feed_partitions if split else 1
         ranker = self.backends.ranker
         results = await asyncio.gather(*(
             ranker.rank_partition.remote(viewer, partition=p, partitions=partitions, limit=limit, exclude=exclude)
             for p in range(partitions)))
+        self.areas.record(area, results[0].get("area", 0))
         best: dict[str, dict] = {}
         for result in results:
             for cand in result["candidates"]:
@@ -80,7 +121,6 @@ class MatchingService:
     async def _cards(self, picks: list[dict], mine: set[str], limit: int) -> list[FeedCard]:
         ids = [uuid.UUID(c["id"]) for c in picks]
         profiles = await self.repo.cards(ids)
-        photos = await self.repo.photos_of(ids)
         today = date.today()
         cards = []
         for pick, user_id in zip(picks, ids):
@@ -90,7 +130,8 @@ class MatchingService:
             theirs = list(profile.interests)
             cards.append(FeedCard(
                 id=user_id, first_name=profile.first_name, age=age_on(profile.birth_date, today), bio=profile.bio,
-                distance_km=pick["distance_km"], photos=[self.photo_url(p) for p in photos.get(user_id, [])],
+                distance_km=pick["distance_km"],
+                photos=[self.photo_url(PhotoRef(url, key)) for url, key in zip(profile.photo_urls, profile.photo_keys)],
                 interests=theirs, mutual_interests=[i for i in theirs if i in mine]))
         return cards[:limit]
 

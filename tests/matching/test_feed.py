@@ -164,5 +164,5 @@ async def test_any_number_of_partitions_gives_the_same_feed(member, feed, settin
         await member(location=here(40.70 + i * 0.01, -74.0), interests=["jazz"] if i % 3 else ["golf"])
     settings.feed_partitions = 1
     whole = ids(await feed(viewer))
-    settings.feed_partitions = 5
+    settings.feed_partitions, settings.feed_split_min_candidates = 5, 0  # always split
     assert ids(await feed(viewer)) == whole and len(whole) == 12

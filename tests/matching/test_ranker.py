@@ -85,3 +85,25 @@ def test_a_move_is_applied_in_place():
     index.upsert({**rec, "latitude": 51.5, "longitude": -0.12})
     index.rebuild_order()
     assert rank(index, viewer()) == [] and len(index) == 1
+
+
+def test_upsert_asks_for_a_new_order_only_when_a_row_moves_or_returns():
+    rec = record(interests=["jazz"])
+    index = build(rec)
+    assert index.upsert({**rec, "interests": ["golf"], "active": time.time()}) is False  # stays in place
+    assert index.upsert({**rec, "latitude": 51.5}) is True                               # moved
+    assert index.upsert({**rec, "eligible": False}) is False                             # masked, not reordered
+    assert index.upsert(rec) is True                                                     # back again
+    assert index.upsert(record()) is True                                                # a new row
+
+
+def test_an_incremental_refresh_keeps_the_feed_exact_without_a_full_reorder():
+    from deployments.matching.ranker import FeedRanker
+
+    near, mover, newcomer = record(), record(), record(lat=40.75)
+    ranker = FeedRanker("", grid_km=1.0)
+    ranker.index = build(near, mover)
+    ranker._apply([{**near, "interests": ["jazz"]}])  # an edit in place
+    assert {c["id"] for c in rank(ranker.index, viewer())} == {near["id"], mover["id"]}
+    ranker._apply([{**mover, "latitude": 51.5, "longitude": -0.12}, newcomer])
+    assert {c["id"] for c in rank(ranker.index, viewer())} == {near["id"], newcomer["id"]}
