@@ -303,7 +303,7 @@ def _serve_host(port: int, replicas: int) -> None:
 def serve_server(env: dict, replicas: int = 2) -> Iterator[str]:
     port = free_port()
     # The ingress `make run` uses (direct ingress + HAProxy): the default proxy relays every frame as a Ray call.
-    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV}
+    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV, **common.serve_config_env()}
     with _subprocess(["serve-host", str(port), str(replicas)], env, "ready", port, timeout_s=400):
         yield f"ws://127.0.0.1:{port}/ws"
 

@@ -34,6 +34,12 @@ BENCH_ENV = {
 SERVE_FAST_INGRESS = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
 
 
+def serve_config_env() -> dict[str, str]:
+    """The env vars serve_config.yaml gives the replicas, for scenarios that start Serve from a driver."""
+    app = yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
+    return {k: str(v) for k, v in (app.get("runtime_env") or {}).get("env_vars", {}).items()}
+
+
 def wait_healthy(base: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -96,13 +102,16 @@ def uvicorn_app(infra: Infra, port: int | None = None, extra_env: dict | None = 
 
 @contextlib.contextmanager
 def serve_app(infra: Infra, fast_ingress: bool = True, overrides: dict | None = None,
-              extra_env: dict | None = None) -> Iterator[str]:
+              extra_env: dict | None = None, replica_env: dict | None = None) -> Iterator[str]:
     """The app on a fresh local Ray via `serve deploy serve_config.yaml` (optionally with
-    per-deployment overrides such as {"Gateway": {"num_replicas": 1}})."""
+    per-deployment overrides such as {"Gateway": {"num_replicas": 1}}, and `replica_env`
+    replacing the env vars serve_config.yaml gives the replicas)."""
     port = free_port()
     env = {**infra.env, **LOCAL_RAY_ENV, **(SERVE_FAST_INGRESS if fast_ingress else {}), **(extra_env or {})}
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"].update(host="127.0.0.1", port=port)
+    if replica_env is not None:
+        config["applications"][0]["runtime_env"] = {"env_vars": replica_env}
     for deployment in config["applications"][0]["deployments"]:
         deployment.update((overrides or {}).get(deployment["name"], {}))
     path = BENCH_DIR / f"serve_config.{port}.yaml"

@@ -8,7 +8,8 @@ The SQL baseline is run straight from asyncpg (no HTTP, no auth): a lower bound 
 built on that query, so "faster than the baseline" is measured against its best case.
 
 Usage:
-  make bench BENCH_ARGS="feed [--users 100000] [--stack uvicorn|serve|both] [--duration 10] [--connections 16]"
+  make bench BENCH_ARGS="feed [--users 100000] [--stack uvicorn|serve|both] [--duration 10] [--connections 16]
+                        [--serve-loops config|separate]"
 """
 
 from __future__ import annotations
@@ -215,9 +216,9 @@ async def _count_matches(database_url: str) -> int:
         await conn.close()
 
 
-def _stack(name: str, env):
+def _stack(name: str, env, replica_env: dict | None = None):
     if name == "serve":
-        return serve_app(env, extra_env=EXTRA_ENV)
+        return serve_app(env, extra_env=EXTRA_ENV, replica_env=replica_env)
     return uvicorn_app(env, extra_env=EXTRA_ENV)
 
 
@@ -238,6 +239,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--stack", choices=["uvicorn", "serve", "both"], default="uvicorn")
     parser.add_argument("--swipes-per-viewer", type=int, default=10)
+    parser.add_argument("--serve-loops", choices=["config", "separate"], default="config",
+                        help="separate: run Serve replicas without serve_config.yaml's one-event-loop env vars")
     args = parser.parse_args(argv)
     stacks = ["uvicorn", "serve"] if args.stack == "both" else [args.stack]
     feed = Table(f"GET /feed?limit=20 at {args.users:,} profiles, {args.connections} concurrent, "
@@ -254,7 +257,7 @@ def main(argv: list[str]) -> int:
         rate, indexed = asyncio.run(_scoring_rate(env.database_url, viewers))
         other.add(f"candidates scored per second on one core ({indexed:,} in the index)", rate)
         for name in stacks:
-            with _stack(name, env) as base:
+            with _stack(name, env, {} if args.serve_loops == "separate" else None) as base:
                 result = _feed_through(base, viewers, args)
                 feed.add(f"app: {name}, FeedRanker", result.rps, result.pct(50), result.pct(99), str(result.errors))
                 plan, expected = asyncio.run(_swipe_plan(env.database_url, viewers[:500], args.swipes_per_viewer))

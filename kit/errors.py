@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -90,8 +91,9 @@ def as_input_error(exc: BaseException) -> AppError | None:
     class 22: a NUL byte in text, a number out of range) is a 422; an integrity violation
     (class 23: a race two requests lost to a constraint, a row deleted meanwhile) is a 409.
     Either way the unit of work has rolled back, so nothing is half-written."""
-    if isinstance(exc, DBAPIError):
-        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if isinstance(exc, (DBAPIError, asyncpg.PostgresError)):  # the hot paths use asyncpg directly
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
         if sqlstate.startswith("22"):
             return Unprocessable("A value cannot be stored (invalid characters or out of range)",
                                  code="invalid_value")
@@ -146,8 +148,9 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "No such route"
         return envelope(code, message, exc.status_code, getattr(exc, "headers", None))
 
+    @app.exception_handler(asyncpg.PostgresError)
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         mapped = as_input_error(exc)
         if mapped is not None:
             return envelope(mapped.code, mapped.message, mapped.status)

@@ -44,6 +44,14 @@ async def test_a_retry_with_the_same_client_message_id_returns_the_first_message
     assert await db.fetchval("SELECT last_seq FROM matches WHERE id = $1", match_id) == 1
 
 
+async def test_text_the_database_cannot_store_is_a_422_and_takes_no_seq(client, settings, db):
+    a, b, match_id = await pair(client, settings.sms_outbox, db)
+    response = await send(client, a, match_id, "nul\u0000byte")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_value"
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE match_id = $1", match_id) == 0
+    assert (await send(client, a, match_id, "fine")).json()["message"]["seq"] == 1
+
+
 async def test_the_other_participant_may_reuse_a_client_message_id(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     assert (await send(client, a, match_id, client_message_id="same")).status_code == 200

@@ -105,6 +105,20 @@ async def test_send_message_over_the_socket_is_acknowledged_after_it_is_stored(l
     assert await db.fetchval("SELECT count(*) FROM messages") == 1
 
 
+async def test_a_socket_retry_takes_no_seq_and_bad_text_is_an_error_event(live, db, sockets):
+    a, b, match_id = await pair(live, live.outbox, db)
+    sa = await connect(live, a)
+    sockets.append(sa)
+    for key in ("r1", "r1"):
+        await sa.send("send_message", {"match_id": str(match_id), "content": "once", "client_message_id": key})
+        assert (await sa.next("message_sent"))["data"]["message"]["seq"] == 1
+    await sa.send("send_message", {"match_id": str(match_id), "content": "nul\u0000byte"})
+    assert (await sa.next("error"))["data"]["code"] == "invalid_value"
+    await sa.send("send_message", {"match_id": str(match_id), "content": "next"})
+    assert (await sa.next("message_sent"))["data"]["message"]["seq"] == 2
+    assert await db.fetchval("SELECT last_seq FROM matches WHERE id = $1", match_id) == 2
+
+
 async def test_socket_events_follow_the_http_access_rules(live, db, sockets):
     a, b, match_id = await pair(live, live.outbox, db)
     stranger = await login(live.http, live.outbox)
