@@ -21,6 +21,7 @@ from kit.errors import install_error_handlers
 from kit.http import BodySizeLimit
 from kit.logging import configure_logging
 from kit.redis import RateLimiter, make_redis
+from kit.security import TokenError, decode_token
 from kit.settings import Settings, get_settings
 
 log = logging.getLogger("app")
@@ -112,11 +113,20 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
     app.state.backends_factory = backends or local_backends
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024})
+                       upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024},
+                       upload_guard=lambda token: _access_token_valid(settings, token))
     for router in _routers():
         app.include_router(router)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def _access_token_valid(settings: Settings, token: str) -> bool:
+    try:
+        decode_token(settings, token, "access")
+    except TokenError:
+        return False
+    return True
 
 
 def _routers() -> list[Any]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -14,22 +18,33 @@ def _error_body(code: str, message: str) -> bytes:
 class BodySizeLimit:
     """Refuse bodies over a limit with 413, counting streamed bytes too (a client can lie in
     Content-Length or send chunked), without buffering the body. Upload routes, listed by
-    exact path, get their own larger limit (their JSON siblings keep the small one)."""
+    exact path, get their own larger limit (their JSON siblings keep the small one).
 
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: dict[str, int] | None = None) -> None:
+    Upload routes also need a bearer token that `upload_guard` accepts before any of the body
+    is read: FastAPI parses (and spools) a multipart form before the route's auth dependency
+    runs, so without this anyone could make a replica spool megabytes to disk before a 401.
+    The route still does the full check (session revoked, account banned)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: dict[str, int] | None = None,
+                 upload_guard: Callable[[str], bool] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_paths = upload_paths or {}
-
-    def _limit_for(self, path: str) -> int:
-        return self.upload_paths.get(path.rstrip("/"), self.max_bytes)
+        self.upload_guard = upload_guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit_for(scope.get("path", ""))
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        path = scope.get("path", "").rstrip("/")
+        limit = self.upload_paths.get(path, self.max_bytes)
+        headers = dict(scope.get("headers") or [])
+        if path in self.upload_paths and scope.get("method") in BODY_METHODS and self.upload_guard is not None:
+            refusal = self._token_refusal(headers)
+            if refusal is not None:
+                await _send_error(send, 401, *refusal)
+                return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)
             return
@@ -54,11 +69,25 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
+    def _token_refusal(self, headers: dict[bytes, bytes]) -> tuple[str, str] | None:
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "missing_token", "Missing bearer token"
+        if not self.upload_guard(token.strip()):
+            return "invalid_token", "Uploads need a valid access token"
+        return None
+
     @staticmethod
     async def _reject(send: Send, limit: int) -> None:
-        body = _error_body("payload_too_large", f"Request body exceeds {limit} bytes")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await _send_error(send, 413, "payload_too_large", f"Request body exceeds {limit} bytes")
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    body = _error_body(code, message)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 

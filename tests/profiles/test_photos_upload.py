@@ -145,7 +145,15 @@ async def test_concurrent_uploads_never_exceed_the_limit(client, member, setting
 
 async def test_upload_without_a_token_is_401(client):
     response = await client.post("/api/v1/profile/photos", files={"photo": ("a.jpg", jpeg_bytes(), "image/jpeg")})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "missing_token"
+
+
+async def test_upload_with_a_forged_token_is_401_in_the_error_envelope(client):
+    response = await client.post("/api/v1/profile/photos", headers={"Authorization": "Bearer not.a.jwt"},
+                                 files={"photo": ("a.jpg", jpeg_bytes(), "image/jpeg")})
     assert response.status_code == 401
+    assert response.json() == {"success": False, "error": {"code": "invalid_token",
+                                                            "message": "Uploads need a valid access token"}}
 
 
 async def test_profile_me_lists_the_display_url(client, member):
