@@ -32,7 +32,7 @@ import numpy as np
 
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
-from deployments.cli import LOCAL_RAY_ENV
+from deployments.cli import LOCAL_RAY_ENV, replica_env_vars
 
 # Its own data directory: `infra()` empties BENCH_DIR, which must not be another scenario's.
 common.BENCH_DIR = common.ROOT / "var" / "bench-chat"
@@ -303,7 +303,7 @@ def _serve_host(port: int, replicas: int) -> None:
 def serve_server(env: dict, replicas: int = 2) -> Iterator[str]:
     port = free_port()
     # The ingress `make run` uses (direct ingress + HAProxy): the default proxy relays every frame as a Ray call.
-    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV, **common.serve_config_env()}
+    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV, **replica_env_vars()}
     with _subprocess(["serve-host", str(port), str(replicas)], env, "ready", port, timeout_s=400):
         yield f"ws://127.0.0.1:{port}/ws"
 

@@ -34,12 +34,6 @@ BENCH_ENV = {
 SERVE_FAST_INGRESS = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
 
 
-def serve_config_env() -> dict[str, str]:
-    """The env vars serve_config.yaml gives the replicas, for scenarios that start Serve from a driver."""
-    app = yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
-    return {k: str(v) for k, v in (app.get("runtime_env") or {}).get("env_vars", {}).items()}
-
-
 def wait_healthy(base: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

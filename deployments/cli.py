@@ -49,6 +49,13 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def replica_env_vars() -> dict[str, str]:
+    """The env vars serve_config.yaml gives the replicas (its application's `runtime_env`), for
+    drivers that start Serve without the file (tests, the chat benchmark)."""
+    app = yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
+    return {k: str(v) for k, v in (app.get("runtime_env") or {}).get("env_vars", {}).items()}
+
+
 def derived_serve_config(settings: Settings, path: Path) -> Path:
     """serve_config.yaml with HOST/PORT applied; everything else is taken as written."""
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())

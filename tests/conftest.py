@@ -140,8 +140,12 @@ def ray_cluster(infra):
     import ray
 
     services, tmp = infra
-    env = {"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url, "APP_ENV": "test",
-           "SMS_OUTBOX": str(tmp / "serve-sms.jsonl"), "DATA_DIR": str(tmp), "PUBLIC_BASE_URL": "http://127.0.0.1"}
+    from deployments.cli import replica_env_vars
+
+    # serve_config.yaml's replica env too, so Serve runs here the way `make run` deploys it.
+    env = {**replica_env_vars(), "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
+           "APP_ENV": "test", "SMS_OUTBOX": str(tmp / "serve-sms.jsonl"), "DATA_DIR": str(tmp),
+           "PUBLIC_BASE_URL": "http://127.0.0.1"}
     # address="local": always a fresh cluster, never a `ray start` head that happens to run here.
     ray.init(address="local", num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
              ignore_reinit_error=True, runtime_env={"env_vars": env})

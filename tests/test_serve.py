@@ -3,6 +3,7 @@ deployments and the shard actors, exactly as `serve_config.yaml` wires them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
@@ -57,3 +58,37 @@ async def test_a_phone_login_and_profile_round_trip_through_ray_serve(served):
         assert feed.status_code == 200 and feed.json()["success"] is True
         missing = await http.get("/api/v1/nothing-here")
         assert missing.status_code == 404 and missing.json()["success"] is False
+
+
+async def _member(http: httpx.AsyncClient, outbox: Path, phone: str, name: str) -> tuple[str, dict]:
+    await http.post("/api/v1/auth/send-otp", json={"phone_number": phone})
+    token = (await http.post("/api/v1/auth/verify-otp", json={"phone_number": phone,
+                                                              "otp": _code(outbox, phone)})).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    await http.put("/api/v1/profile/me", headers=headers, json={
+        "first_name": name, "birth_date": "1992-03-03", "gender": "female",
+        "location": {"latitude": 52.52, "longitude": 13.40}})
+    return token, headers
+
+
+async def test_a_match_and_a_message_over_the_serve_websocket(served):
+    import websockets
+
+    base, outbox = served
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        token_a, a = await _member(http, outbox, "+12025550901", "Ada")
+        _, b = await _member(http, outbox, "+12025550902", "Bea")
+        me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
+        me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
+        async with websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=30) as ws:
+            await ws.send(json.dumps({"event": "authenticate", "data": {"token": token_a}}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] == "authenticated"
+            await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})
+            liked = await http.post("/api/v1/matching/swipe", headers=b, json={"target_user_id": me_a, "action": "like"})
+            match_id = liked.json()["match_id"]
+            matched = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert matched["event"] == "new_match" and matched["data"]["match_id"] == match_id
+            sent = await http.post("/api/v1/messages/send", headers=b, json={"match_id": match_id, "content": "hallo"})
+            assert sent.status_code == 200
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert frame["event"] == "new_message" and frame["data"]["message"]["content"] == "hallo"
