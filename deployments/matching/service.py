@@ -82,10 +82,15 @@ class MatchingService:
     async def feed(self, user_id: uuid.UUID, limit: int) -> list[FeedCard]:
         # The user's shard answers while PostgreSQL reads the viewer: the two are independent.
         liked_by_call = self.backends.user_shards.for_key(user_id).liked_by.remote(str(user_id))
-        me = await self.repo.viewer(user_id)
-        if not is_complete(me):
-            raise Unprocessable("Complete your profile (first name, birth date, gender, location) to see the feed",
-                                code="profile_incomplete")
+        try:
+            me = await self.repo.viewer(user_id)
+            if not is_complete(me):
+                raise Unprocessable("Complete your profile (first name, birth date, gender, location) to see the "
+                                    "feed", code="profile_incomplete")
+        except BaseException:
+            if isinstance(liked_by_call, asyncio.Future):  # in-process shard: do not leave the task dangling
+                liked_by_call.cancel()
+            raise
         liked_by = await liked_by_call
         viewer = {
             "id": str(user_id), "latitude": me.latitude, "longitude": me.longitude,
