@@ -41,7 +41,7 @@ async def send(body: SendMessageRequest, caller: CurrentUser, request: Request, 
     if sent.created:
         # Announce only what is durable: commit now rather than when the route returns.
         await session.commit()
-        await request.app.state.chat.message_sent(sent.message, sent.recipient_id, caller.session_id)
+        await request.app.state.chat.message_sent(sent, caller.session_id)
     return SendMessageResponse(message=MessageOut.model_validate(sent.message, from_attributes=True))
 
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,6 +72,11 @@ class Sent:
     message: Message
     recipient_id: uuid.UUID
     created: bool  # False for a retry answered with the first message
+
+    @cached_property
+    def payload(self) -> dict:
+        """The message as clients see it: built once for the sender's ack and everyone's event."""
+        return message_dict(self.message)
 
 
 class ChatService:
@@ -161,11 +167,10 @@ class ChatRealtime:
         self._pending: set[asyncio.Task] = set()
         self._queues: dict[int, list[tuple[str, tuple]]] = {}
 
-    async def message_sent(self, message: Message, recipient_id: uuid.UUID,
-                           sender_session: uuid.UUID | None) -> None:
-        data = {"message": message_dict(message)}
+    async def message_sent(self, sent: Sent, sender_session: uuid.UUID | None) -> None:
+        message, data = sent.message, {"message": sent.payload}
         # The recipient's devices and the sender's other devices (the sending session has the answer).
-        await self.events.publish([([recipient_id], "new_message", data, None),
+        await self.events.publish([([sent.recipient_id], "new_message", data, None),
                                    ([message.sender_id], "new_message", data, sender_session)])
         self.shard_call(message.match_id, "record_message", str(message.match_id), message.seq,
                          str(message.sender_id))

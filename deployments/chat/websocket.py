@@ -16,7 +16,7 @@ from deployments.auth.repository import AuthRepository
 from deployments.chat.hub import Connection, Hub
 from deployments.chat.repository import ChatRepository
 from deployments.chat.schemas import MarkReadRequest, SendMessageRequest
-from deployments.chat.service import ChatService, message_dict
+from deployments.chat.service import ChatService
 from kit.errors import AppError, RateLimited, as_input_error
 from kit.security import TokenError, decode_token
 
@@ -237,9 +237,9 @@ async def _send_message(conn: Connection, app: FastAPI, data: dict) -> None:
         await session.commit()
     _allow(conn, app, body.match_id, sent.recipient_id)
     conn.typing.discard(body.match_id)
-    conn.send("message_sent", {"client_message_id": body.client_message_id, "message": message_dict(sent.message)})
+    conn.send("message_sent", {"client_message_id": body.client_message_id, "message": sent.payload})
     if sent.created:
-        await app.state.chat.message_sent(sent.message, sent.recipient_id, conn.session_id)
+        await app.state.chat.message_sent(sent, conn.session_id)
 
 
 async def _mark_read(conn: Connection, app: FastAPI, data: dict) -> None:
