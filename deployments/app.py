@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from actors.pg import LazyPool
 from actors.ring import LocalHandle, ShardRing
 from deployments.auth.sms import make_sms_provider
 from deployments.events import EventBus
@@ -79,6 +80,8 @@ async def _lifespan(app: FastAPI):
         raise RuntimeError("DATABASE_URL and REDIS_URL must be set before the app starts (make run does this)")
     app.state.engine = make_engine(settings.database_url, settings.db_pool_size)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    # Raw asyncpg for the few statements that skip SQLAlchemy (the websocket's message send).
+    app.state.pg = LazyPool(settings.database_url, max_size=settings.db_pool_size)
     app.state.redis = make_redis(settings.redis_url)
     app.state.limiter = RateLimiter(app.state.redis)
     app.state.sms = make_sms_provider(settings)
@@ -96,6 +99,7 @@ async def _lifespan(app: FastAPI):
             await module.on_shutdown(app)
         await app.state.backends.close()
         await app.state.redis.aclose()
+        await app.state.pg.close()
         await app.state.engine.dispose()
 
 

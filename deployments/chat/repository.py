@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.pg import LazyPool
 from models import Block, Match, Message
 
 
@@ -34,57 +35,55 @@ def _pair_blocked():
     ))
 
 
-# The send hot path in one round trip: authorise (active, participant, not blocked), take
-# the next seq under the match's row lock, and store the message. No row: not allowed.
-# A row without a message id: a retry whose client_message_id is already stored.
+# The send hot path in one statement (so in autocommit it is its own transaction): authorise
+# (active, participant, not blocked) and lock the match row, store the message with the next
+# seq, then advance `last_seq` only if the message was stored. A retry whose
+# client_message_id is already stored inserts nothing and so consumes no seq: seqs have no gaps.
+# No row: not allowed. A row without a message id: such a retry.
 _SEND = """
-WITH claimed AS (
-    UPDATE matches AS m SET last_seq = m.last_seq + 1, last_message_at = now()
+WITH target AS (
+    SELECT m.id, m.last_seq + 1 AS seq, m.user1_id, m.user2_id FROM matches AS m
     WHERE m.id = $1 AND m.is_active AND (m.user1_id = $2 OR m.user2_id = $2)
       AND NOT EXISTS (SELECT 1 FROM blocks AS b
                       WHERE (b.blocker_id = m.user1_id AND b.blocked_id = m.user2_id)
                          OR (b.blocker_id = m.user2_id AND b.blocked_id = m.user1_id))
-    RETURNING m.id, m.last_seq, m.user1_id, m.user2_id
+    FOR UPDATE OF m
 ), stored AS (
     INSERT INTO messages (match_id, sender_id, content, message_type, seq, client_message_id)
-    SELECT id, $2, $3, $4, last_seq, $5 FROM claimed
+    SELECT id, $2, $3, $4, seq, $5 FROM target
     ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-    RETURNING id, sent_at, is_read
+    RETURNING id, match_id, seq, sent_at, is_read
+), advanced AS (
+    UPDATE matches AS m SET last_seq = s.seq, last_message_at = now() FROM stored AS s WHERE m.id = s.match_id
 )
-SELECT c.last_seq, c.user1_id, c.user2_id, s.id, s.sent_at, s.is_read FROM claimed AS c LEFT JOIN stored AS s ON true
+SELECT t.seq, t.user1_id, t.user2_id, s.id, s.sent_at, s.is_read FROM target AS t LEFT JOIN stored AS s ON true
 """
-# Give back a claimed seq (only while still holding the row lock), so seqs have no gaps.
-_RELEASE_SEQ = "UPDATE matches SET last_seq = $2 - 1 WHERE id = $1 AND last_seq = $2"
 
 
 class ChatRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, pool: LazyPool | None = None) -> None:
         self.session = session
+        self.pool = pool  # asyncpg, for the send statement when the session has no transaction open
 
     async def claim_and_insert(self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str,
                                client_message_id: str | None) -> tuple[int, uuid.UUID, Message | None] | None:
-        """(seq, other participant, the stored message or None on a client-id conflict), or None
-        when the sender may not write to this match.
+        """(seq, other participant, the stored message or None when client_message_id is already
+        stored), or None when the sender may not write to this match.
 
         The busiest statement of the app, so it goes to asyncpg directly: through SQLAlchemy the
         statement and its transaction cost about a fifth of a gateway's CPU under chat load.
-        It joins the session's transaction when one is open (HTTP: the unit of work), and
-        otherwise runs in a transaction of its own that commits before this returns."""
-        driver = await self._driver()
-        if driver.is_in_transaction():
-            return await self._claim(driver, match_id, sender_id, content, message_type, client_message_id)
-        async with driver.transaction():
-            return await self._claim(driver, match_id, sender_id, content, message_type, client_message_id)
-
-    @staticmethod
-    async def _claim(driver, match_id, sender_id, content, message_type, client_message_id):
-        row = await driver.fetchrow(_SEND, match_id, sender_id, content, message_type, client_message_id)
+        It joins the session's transaction when one is open (HTTP: the unit of work); otherwise
+        (websocket) it runs alone on the raw pool and is committed when this returns."""
+        args = (match_id, sender_id, content, message_type, client_message_id)
+        if self.pool is not None and not self.session.in_transaction():
+            row = await (await self.pool.get()).fetchrow(_SEND, *args)
+        else:
+            row = await (await self._driver()).fetchrow(_SEND, *args)
         if row is None:
             return None
         seq, user1, user2, message_id, sent_at, is_read = row
         other = user2 if user1 == sender_id else user1
-        if message_id is None:  # a retry: still under the row lock, give the seq back
-            await driver.execute(_RELEASE_SEQ, match_id, seq)
+        if message_id is None:
             return seq, other, None
         message = Message(id=message_id, match_id=match_id, sender_id=sender_id, content=content,
                           message_type=message_type, is_read=is_read, read_at=None, seq=seq,
@@ -92,9 +91,12 @@ class ChatRepository:
         return seq, other, message
 
     async def _driver(self):
-        """The asyncpg connection under the session (checked out for the session's lifetime)."""
+        """The asyncpg connection under the session, inside the session's transaction."""
         connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        driver = (await connection.get_raw_connection()).driver_connection
+        if not driver.is_in_transaction():  # SQLAlchemy sends BEGIN with its first statement
+            await connection.execute(select(1))
+        return driver
 
     async def access(self, match_id: uuid.UUID) -> MatchAccess | None:
         result = await self.session.execute(

@@ -107,7 +107,7 @@ class ChatService:
             await self.authorize(sender_id, match_id)  # raises the precise 404/403
             raise Forbidden("This match has ended", code="match_inactive")  # changed in between
         seq, recipient, message = claimed
-        if message is None:  # the repository gave the seq back: no gap
+        if message is None:  # client_message_id already stored: a retry (it consumed no seq)
             earlier = await self._retry(sender_id, match_id, client_message_id or "")
             if earlier is None:
                 raise Forbidden("Message could not be stored", code="message_conflict")

@@ -193,7 +193,8 @@ def _ref(data: dict) -> dict:
 
 
 def _service(app: FastAPI, session: Any) -> ChatService:
-    return ChatService(ChatRepository(session), app.state.settings, app.state.limiter)
+    # With the raw pool, a send opens no SQLAlchemy transaction: one round trip, committed alone.
+    return ChatService(ChatRepository(session, app.state.pg), app.state.settings, app.state.limiter)
 
 
 async def _participant(conn: Connection, app: FastAPI, match_id: uuid.UUID) -> uuid.UUID:
