@@ -262,7 +262,8 @@ def uvicorn_server(env: dict) -> Iterator[tuple[str, int]]:
     """The app on bare uvicorn (one process = one gateway replica); yields (ws url, pid)."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "deployments.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]
+           "--port", str(port), "--no-access-log", "--log-level", "warning",
+           "--ws-per-message-deflate", "false"]  # as the Serve gateway replicas (deployments/serve_app.py)
     proc = subprocess.Popen(cmd, env=env, cwd=common.ROOT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", 60)

@@ -5,6 +5,10 @@ replica 1 hears what was done through replica 2. Redis may lose an event; client
 up over HTTP (`after=`), because PostgreSQL holds everything that was acknowledged.
 Events named with a leading `_` are for the replicas (close sockets, update block sets) and
 are never forwarded to clients. Publish only after the change is committed.
+
+On the wire an event is `event, counterpart, exclude_session, frame` joined by SEP, where
+`frame` is the exact JSON text the clients receive: a replica routes it (blocked-pair filter,
+the sender's own session) from the header and forwards the frame as is, without parsing it.
 """
 
 from __future__ import annotations
@@ -13,15 +17,54 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("app.events")
+SEP = "\x1f"  # never in an event name or a uuid, and JSON escapes it inside the frame
 
 
 def user_channel(user_id: uuid.UUID | str) -> str:
     return f"ev:user:{user_id}"
+
+
+def counterpart(event: str, data: dict) -> str | None:
+    """The other user an event is about, for the blocked-pair filter."""
+    try:
+        if event == "new_match":
+            return str(data["user"]["id"])
+        if event == "new_message":
+            return str(data["message"]["sender_id"])
+        if event == "message_read":
+            return str(data["reader_id"])
+        if event == "user_typing":
+            return str(data["user_id"])
+    except (KeyError, TypeError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event: str
+    counterpart: str        # "" when the event is about no other user
+    exclude_session: str    # "" or the session that already has the answer (the sender's device)
+    frame: str              # what clients receive: {"event": ..., "data": ...}
+
+    def data(self) -> dict:
+        return json.loads(self.frame).get("data") or {}
+
+
+def encode_event(event: str, data: dict, exclude_session: uuid.UUID | str | None = None) -> str:
+    frame = json.dumps({"event": event, "data": data}, separators=(",", ":"), default=str)
+    return SEP.join((event, counterpart(event, data) or "", str(exclude_session or ""), frame))
+
+
+def decode_event(payload: str) -> Envelope | None:
+    parts = payload.split(SEP, 3)
+    return Envelope(*parts) if len(parts) == 4 else None
 
 
 class EventBus:
@@ -37,10 +80,7 @@ class EventBus:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for user_ids, event, data, exclude_session in batch:
-                    frame = {"event": event, "data": data}
-                    if exclude_session is not None:
-                        frame["exclude_session"] = str(exclude_session)
-                    payload = json.dumps(frame, default=str)
+                    payload = encode_event(event, data, exclude_session)
                     for user_id in set(map(str, user_ids)):
                         pipe.publish(user_channel(user_id), payload)
                 await pipe.execute()

@@ -28,6 +28,7 @@ class Gateway:
     """HTTP and websocket ingress. Stateless: any replica serves any user."""
 
     def __init__(self, ranker: DeploymentHandle, media: DeploymentHandle, user_shards: int, match_shards: int) -> None:
+        _decline_permessage_deflate()
         self.ranker = ranker
         self.media = media
         self.user_shards = user_shards
@@ -45,6 +46,26 @@ class Gateway:
 
     def __serve_build_asgi_app__(self) -> Any:
         return create_app(get_settings(), backends=self._backends)
+
+
+def _decline_permessage_deflate() -> None:
+    """Make this replica's HTTP server (uvicorn, started by Serve after this constructor, with
+    no option for it) decline the permessage-deflate websocket extension. Chat frames are a
+    few hundred bytes: compressing them costs CPU on both ends for little gain (a few % of a
+    gateway's samples under chat load), and each compressed connection holds zlib state."""
+    import uvicorn
+
+    if getattr(uvicorn.Config, "declines_permessage_deflate", False):
+        return
+
+    class Config(uvicorn.Config):
+        declines_permessage_deflate = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("ws_per_message_deflate", False)
+            super().__init__(*args, **kwargs)
+
+    uvicorn.Config = Config
 
 
 class ServedFeedRanker(FeedRanker):

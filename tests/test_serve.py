@@ -81,6 +81,7 @@ async def test_a_match_and_a_message_over_the_serve_websocket(served):
         me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
         me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
         async with websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=30) as ws:
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # tiny frames: no deflate
             await ws.send(json.dumps({"event": "authenticate", "data": {"token": token_a}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] == "authenticated"
             await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})

@@ -23,28 +23,12 @@ import redis.asyncio as aioredis
 from fastapi import WebSocket
 from redis.exceptions import RedisError
 
-from deployments.events import user_channel
+from deployments.events import decode_event, user_channel
 
 log = logging.getLogger("app.chat.hub")
 OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
 CLOSE = object()             # outbox sentinel: close after what is queued
 SUBSCRIBE_CONFIRM_S = 2.0
-
-
-def counterpart(event: str, data: dict) -> str | None:
-    """The other user an event is about, for the blocked-pair filter."""
-    try:
-        if event == "new_match":
-            return str(data["user"]["id"])
-        if event == "new_message":
-            return str(data["message"]["sender_id"])
-        if event == "message_read":
-            return str(data["reader_id"])
-        if event == "user_typing":
-            return str(data["user_id"])
-    except (KeyError, TypeError):
-        return None
-    return None
 
 
 @dataclass(eq=False)
@@ -59,6 +43,10 @@ class Connection:
     outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
     writer: asyncio.Task | None = None
     closing: bool = False
+    session_key: str = field(init=False)  # str(session_id), compared for every event
+
+    def __post_init__(self) -> None:
+        self.session_key = str(self.session_id)
 
     def send(self, event: str, data: dict) -> None:
         self.push(json.dumps({"event": event, "data": data}, separators=(",", ":"), default=str))
@@ -227,30 +215,30 @@ class Hub:
         if held is not None:  # keep order: nothing overtakes a pending block-set reload
             held.append(payload)
             return
-        frame = json.loads(payload)
-        event, data = frame.get("event", ""), frame.get("data") or {}
-        if event.startswith("_"):
-            self._internal(user_id, conns, event, data)
+        envelope = decode_event(payload)
+        if envelope is None:
+            log.warning("ignoring a malformed event on %s", channel)
             return
-        other = counterpart(event, data)
-        excluded = frame.get("exclude_session")
-        out = payload if excluded is None else json.dumps({"event": event, "data": data}, separators=(",", ":"))
+        if envelope.event.startswith("_"):
+            self._internal(user_id, conns, envelope.event, envelope.data())
+            return
+        other, excluded = envelope.counterpart, envelope.exclude_session
         for conn in list(conns):
-            if other is not None and other in conn.blocked:
+            if other and other in conn.blocked:
                 continue
-            if excluded is not None and str(conn.session_id) == excluded:
+            if excluded and conn.session_key == excluded:
                 continue
-            conn.push(out)
+            conn.push(envelope.frame)
             self.delivered += 1
-        if event == "match_removed":
-            self._match_removed(user_id, conns, data)
+        if envelope.event == "match_removed":
+            self._match_removed(user_id, conns, envelope.data())
 
     def _internal(self, user_id: str, conns: set[Connection], event: str, data: dict) -> None:
         """Events for the replicas, never forwarded to clients."""
         if event == "_session_ended":
             session = data.get("session_id")
             for conn in list(conns):
-                if session is None or str(conn.session_id) == session:
+                if session is None or conn.session_key == session:
                     conn.send("error", {"code": "session_ended", "message": "This session has ended; log in again"})
                     conn.close(4401, "session ended")
         elif event == "_blocked":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.pg import LazyPool
 from models import Block, Match, Message
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message just stored by the send statement: the `Message` columns, without ORM
+    instrumentation (building an ORM object was measurable on the send hot path)."""
+    id: uuid.UUID
+    match_id: uuid.UUID
+    sender_id: uuid.UUID
+    content: str
+    message_type: str
+    is_read: bool
+    read_at: datetime | None
+    seq: int
+    client_message_id: str | None
+    sent_at: datetime
 
 
 @dataclass(frozen=True)
@@ -61,12 +78,35 @@ SELECT t.seq, t.user1_id, t.user2_id, s.id, s.sent_at, s.is_read FROM target AS 
 
 
 class ChatRepository:
-    def __init__(self, session: AsyncSession, pool: LazyPool | None = None) -> None:
-        self.session = session
+    """`ChatRepository(session)` in a request; `ChatRepository.on_demand(...)` on the websocket,
+    where a send usually needs no SQLAlchemy session at all (close it with `close()`)."""
+
+    def __init__(self, session: AsyncSession | None, pool: LazyPool | None = None,
+                 open_session: Callable[[], AsyncSession] | None = None) -> None:
+        self._session = session
+        self._open_session = open_session
         self.pool = pool  # asyncpg, for the send statement when the session has no transaction open
 
+    @classmethod
+    def on_demand(cls, open_session: Callable[[], AsyncSession], pool: LazyPool) -> ChatRepository:
+        return cls(None, pool, open_session)
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            if self._open_session is None:
+                raise RuntimeError("ChatRepository has no session")
+            self._session = self._open_session()
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session this repository opened on demand (a request's session is not ours)."""
+        if self._open_session is not None and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
     async def claim_and_insert(self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str,
-                               client_message_id: str | None) -> tuple[int, uuid.UUID, Message | None] | None:
+                               client_message_id: str | None) -> tuple[int, uuid.UUID, StoredMessage | None] | None:
         """(seq, other participant, the stored message or None when client_message_id is already
         stored), or None when the sender may not write to this match.
 
@@ -75,7 +115,7 @@ class ChatRepository:
         It joins the session's transaction when one is open (HTTP: the unit of work); otherwise
         (websocket) it runs alone on the raw pool and is committed when this returns."""
         args = (match_id, sender_id, content, message_type, client_message_id)
-        if self.pool is not None and not self.session.in_transaction():
+        if self.pool is not None and (self._session is None or not self._session.in_transaction()):
             row = await (await self.pool.get()).fetchrow(_SEND, *args)
         else:
             row = await (await self._driver()).fetchrow(_SEND, *args)
@@ -85,9 +125,8 @@ class ChatRepository:
         other = user2 if user1 == sender_id else user1
         if message_id is None:
             return seq, other, None
-        message = Message(id=message_id, match_id=match_id, sender_id=sender_id, content=content,
-                          message_type=message_type, is_read=is_read, read_at=None, seq=seq,
-                          client_message_id=client_message_id, sent_at=sent_at)
+        message = StoredMessage(message_id, match_id, sender_id, content, message_type, is_read, None, seq,
+                                client_message_id, sent_at)
         return seq, other, message
 
     async def _driver(self):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from deployments.chat.repository import ChatRepository, MatchAccess
+from deployments.chat.repository import ChatRepository, MatchAccess, StoredMessage
 from deployments.chat.schemas import ConversationMessage, MessageOut
 from deployments.events import EventBus
 from kit.errors import Forbidden, NotFound, Unprocessable
@@ -23,10 +23,12 @@ from models import Message
 log = logging.getLogger("app.chat")
 MAX_URL_CHARS = 2048
 SHARD_CALL_TIMEOUT_S = 5.0
-SHARD_BATCH_S = 0.1  # coalescing window for shard updates (the shard is a cache; nothing waits on it)
+SHARD_BATCH_S = 0.25  # coalescing window for shard updates (the shard is a cache; nothing waits on it).
+# Every Ray call costs the shard process ~2 ms of CPU here, mostly in Ray's C++ core: at 100 ms the
+# four MatchShards used 17% of a core at 300 msg/s (bench/RESULTS.md).
 
 
-def message_dict(message: Message) -> dict:
+def message_dict(message: Message | StoredMessage) -> dict:
     return MessageOut.model_validate(message, from_attributes=True).model_dump(mode="json")
 
 
@@ -69,7 +71,7 @@ def parse_cursor(raw: str | None, *, allow_time: bool) -> uuid.UUID | datetime |
 
 @dataclass
 class Sent:
-    message: Message
+    message: Message | StoredMessage
     recipient_id: uuid.UUID
     created: bool  # False for a retry answered with the first message
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import redis.asyncio as aioredis
 
-from deployments.events import user_channel
+from deployments.events import decode_event, user_channel
 from tests.factories import TestUser, make_member
 
 NYC = (40.7128, -74.0060)
@@ -96,7 +96,7 @@ class Inbox:
                 break
             message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
             if message is not None:
-                self.frames.append((message["channel"], json.loads(message["data"])))
+                self.frames.append((message["channel"], json.loads(decode_event(message["data"]).frame)))
         return self.frames
 
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from deployments.events import user_channel
+from deployments.events import decode_event, user_channel
 from deployments.safety.cli import grant_moderator
 from tests.factories import TestUser, make_member
 
@@ -35,7 +35,7 @@ class Inbox:
     async def drain(self) -> list[tuple[uuid.UUID, str, dict]]:
         got = []
         while (message := await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3)) is not None:
-            frame = json.loads(message["data"])
+            frame = json.loads(decode_event(message["data"]).frame)
             got.append((self.channels[message["channel"]], frame["event"], frame["data"]))
         return got
 
