@@ -140,7 +140,10 @@ def ray_cluster(infra):
     import ray
 
     services, tmp = infra
-    from deployments.cli import replica_env_vars
+    from deployments.cli import SERVE_ENV, replica_env_vars
+
+    # The ingress `make run` uses (direct ingress + HAProxy); Ray's processes read it from their environment.
+    os.environ.update(SERVE_ENV)
 
     # serve_config.yaml's replica env too, so Serve runs here the way `make run` deploys it.
     env = {**replica_env_vars(), "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
