@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from fastapi import WebSocket
 from redis.exceptions import RedisError
 
-from deployments.events import decode_event, user_channel
+from deployments.events import USER_CHANNEL_PREFIX, Envelope, decode_event, user_channel
 
 log = logging.getLogger("app.chat.hub")
 OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
@@ -98,6 +98,7 @@ class Hub:
         self.idle_timeout_s = 90.0
         self.replica_id = uuid.uuid4().hex[:8]
         self._confirm: dict[str, asyncio.Future] = {}
+        self.confirmed: set[str] = set()  # users whose channel Redis confirmed (and has not dropped since)
         self._held: dict[str, list[str]] = {}  # user -> events waiting for a block-set reload
         self._reader: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -160,6 +161,7 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.by_user[key]
+                self.confirmed.discard(key)
                 try:
                     await self.pubsub.unsubscribe(user_channel(key))
                 except (RedisError, OSError) as exc:
@@ -191,13 +193,17 @@ class Hub:
                 raise
             except Exception as exc:  # Redis went away: retry; redis-py resubscribes on reconnect
                 log.warning("event subscription interrupted: %s", exc)
+                self.confirmed.clear()  # until Redis confirms the resubscriptions, publishers must publish
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if message is None:
                 continue
             if message["type"] == "subscribe":
-                waiter = self._confirm.get(message["channel"])
+                channel = message["channel"]
+                if channel.startswith(USER_CHANNEL_PREFIX) and channel[len(USER_CHANNEL_PREFIX):] in self.by_user:
+                    self.confirmed.add(channel[len(USER_CHANNEL_PREFIX):])
+                waiter = self._confirm.get(channel)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
             elif message["type"] == "message":
@@ -207,7 +213,23 @@ class Hub:
                     log.exception("could not dispatch an event on %s", message["channel"])
 
     def dispatch(self, channel: str, payload: str) -> None:
-        user_id = channel.rsplit(":", 1)[-1]
+        """An event from Redis."""
+        envelope = decode_event(payload)
+        if envelope is None:
+            log.warning("ignoring a malformed event on %s", channel)
+            return
+        if envelope.origin == self.replica_id:  # delivered here when it was published
+            return
+        self.route(channel.rsplit(":", 1)[-1], payload, envelope)
+
+    def deliver_local(self, user_id: str, payload: str) -> int:
+        """An event published on this replica (see `deployments.events.LocalSink`)."""
+        if user_id not in self.by_user:
+            return 0
+        self.route(user_id, payload)
+        return 1 if user_id in self.confirmed else 0
+
+    def route(self, user_id: str, payload: str, envelope: Envelope | None = None) -> None:
         conns = self.by_user.get(user_id)
         if not conns:
             return
@@ -215,9 +237,8 @@ class Hub:
         if held is not None:  # keep order: nothing overtakes a pending block-set reload
             held.append(payload)
             return
-        envelope = decode_event(payload)
+        envelope = envelope or decode_event(payload)
         if envelope is None:
-            log.warning("ignoring a malformed event on %s", channel)
             return
         if envelope.event.startswith("_"):
             self._internal(user_id, conns, envelope.event, envelope.data())
@@ -271,7 +292,7 @@ class Hub:
             log.warning("could not reload blocks of %s: %s", user_id, exc)
         finally:
             for payload in self._held.pop(user_id, []):
-                self.dispatch(user_channel(user_id), payload)
+                self.route(user_id, payload)
 
     def spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)

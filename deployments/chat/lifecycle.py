@@ -18,10 +18,12 @@ async def on_startup(app) -> None:
     app.state.chat = ChatRealtime(app.state.events, app.state.backends.match_shards)
     app.state.chat_hub = Hub(app.state.settings.redis_url, blocks_loader=blocks_of)
     await app.state.chat_hub.start()
+    app.state.events.local = app.state.chat_hub  # events for this replica's sockets skip Redis
 
 
 async def on_shutdown(app) -> None:
     hub = getattr(app.state, "chat_hub", None)
+    app.state.events.local = None
     if hub is not None:
         await hub.stop()
     chat = getattr(app.state, "chat", None)

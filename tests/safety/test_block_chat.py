@@ -4,9 +4,9 @@ These go through the real safety routes (not rows written by hand), on a real se
 
 from __future__ import annotations
 
+import asyncio
 
-
-from tests.chat.conftest import closed_with, connect, live, sockets  # noqa: F401 (fixtures)
+from tests.chat.conftest import WAIT_S, closed_with, connect, live, sockets  # noqa: F401 (fixtures)
 from tests.factories import make_member
 from tests.safety.conftest import make_match
 
@@ -77,12 +77,21 @@ async def test_a_block_tells_both_sockets_match_removed_and_then_nothing_passes(
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
 
 
+async def _propagated(hub, one, other) -> None:
+    """The block is announced after the response (once committed): wait until both sides' sockets have it."""
+    async with asyncio.timeout(WAIT_S):
+        while not (all(str(other.id) in c.blocked for c in hub.by_user.get(str(one.id), ()))
+                   and all(str(one.id) in c.blocked for c in hub.by_user.get(str(other.id), ()))):
+            await asyncio.sleep(0.02)
+
+
 async def test_a_block_without_a_match_still_stops_events_about_the_other(live, db, sockets):
     alice = await make_member(live.http, live.outbox, first_name="Alice")
     bob = await make_member(live.http, live.outbox, first_name="Bob")
     sa, sb = await connect(live, alice), await connect(live, bob)
     sockets.extend([sa, sb])
     await block(live.http, bob, alice)
+    await _propagated(live.app.state.chat_hub, bob, alice)
     events = live.app.state.events
     # Each side: an event about the other is dropped, the sentinel after it arrives first.
     for sock, me, other in ((sa, alice, bob), (sb, bob, alice)):
