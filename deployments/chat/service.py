@@ -99,8 +99,8 @@ class ChatService:
     async def send(self, sender_id: uuid.UUID, match_id: uuid.UUID, content: str, message_type: str,
                    client_message_id: str | None) -> Sent:
         content = check_content(self.settings, content, message_type)
-        await self.limiter.hit("messages", str(sender_id), self.settings.rate_messages_per_minute, 60,
-                               message="Too many messages; wait a moment", code="rate_limited")
+        await self.limiter.take("messages", str(sender_id), self.settings.rate_messages_per_minute, 60,
+                                message="Too many messages; wait a moment", code="rate_limited")
         claimed = await self.repo.claim_and_insert(match_id, sender_id, content, message_type, client_message_id)
         if claimed is None:
             earlier = await self._retry(sender_id, match_id, client_message_id) if client_message_id else None
