@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from deployments.cli import LOCAL_RAY_ENV, deploy_config, free_port, start_ray_head, stop_ray
+from deployments.cli import LOCAL_RAY_ENV, SERVE_ENV, deploy_config, free_port, start_ray_head, stop_ray
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -31,7 +31,7 @@ BENCH_ENV = {
     "RATE_LOGIN_FAILURES_PER_HOUR": "1000000000", "RATE_MESSAGES_PER_MINUTE": "1000000000",
     "FREE_DAILY_LIKES": "1000000000", "LOG_LEVEL": "WARNING", "APP_ENV": "development",
 }
-SERVE_FAST_INGRESS = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
+SERVE_FAST_INGRESS = SERVE_ENV  # what `make run` sets: direct ingress + HAProxy (and its controller interval)
 
 
 def wait_healthy(base: str, timeout_s: float = 180) -> None:

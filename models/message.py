@@ -26,8 +26,9 @@ class Message(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # Indexed by ix_messages_match_seq (match_id first).
     match_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("matches.id", ondelete="CASCADE"),
-                                                nullable=False, index=True)
+                                                nullable=False)
     sender_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
                                                  nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
