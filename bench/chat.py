@@ -9,7 +9,7 @@ MatchShard actors), `relay` (the baseline; always run). Load is open-loop: every
 at rate/(2*pairs) msgs/s; latency is send -> the recipient's socket receiving `new_message`.
 
 Usage:
-  make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10] [--idle 2000]"
+  make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10] [--idle 2000] [--cpu]"
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import numpy as np
 
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
+from bench.cpu import CpuWindow
 from deployments.cli import LOCAL_RAY_ENV, replica_env_vars
 
 # Its own data directory: `infra()` empties BENCH_DIR, which must not be another scenario's.
@@ -117,7 +118,8 @@ class ChatResult:
         return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warmup: float = 2.0) -> ChatResult:
+async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warmup: float = 2.0,
+                    cpu: CpuWindow | None = None) -> ChatResult:
     sockets = {}
     for a, b, _ in pairs:
         for m in (a, b):
@@ -156,8 +158,14 @@ async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warm
                 "match_id": str(match_id), "content": key, "client_message_id": key}}))
             k += 1
 
+    async def sample_cpu() -> None:  # over the measured window only (not connecting, not warm-up)
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        cpu.begin()
+        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+        cpu.end()
+
     readers = [asyncio.create_task(receive(ws)) for ws in sockets.values()]
-    senders = []
+    senders = [sample_cpu()] if cpu is not None else []
     for i, (a, b, match_id) in enumerate(pairs):
         for j, m in enumerate((a, b)):
             offset = ((2 * i + j) / (2 * len(pairs))) * per_user_interval
@@ -339,6 +347,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=2, help="Gateway replicas for the serve stack")
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets on one gateway process (0: skip)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print CPU per process group during each stack's load (from /proc)")
     opts = parser.parse_args(args)
     with infra() as env_infra:
         env = {**env_infra.env, **EXTRA_ENV}
@@ -351,15 +361,25 @@ async def _run(opts, database_url: str, env: dict) -> int:
                   "(websocket send -> recipient socket)",
                   ["stack", "sent", "delivered", "delivered/s", "p50 ms", "p99 ms", "ack p99 ms", "errors"])
     stacks = ["relay"] + (["uvicorn", "serve"] if opts.stack == "both" else [opts.stack])
+    usage: list[tuple[str, CpuWindow, int]] = []
     for n, stack in enumerate(stacks):
         pairs = await _pairs(database_url, await _members(database_url, 2 * opts.pairs, 100 + n))
+        cpu = CpuWindow() if opts.cpu else None
         with _server(stack, env, opts.replicas) as url:
-            result = await chat_load(url, pairs, opts.rate, opts.duration)
+            result = await chat_load(url, pairs, opts.rate, opts.duration, cpu=cpu)
+        if cpu is not None:
+            usage.append((stack, cpu, result.sent))
         table.add(stack, f"{result.sent}", f"{result.delivered}", result.delivered / result.seconds,
                   result.pct(result.latencies_ms, 50), result.pct(result.latencies_ms, 99),
                   result.pct(result.ack_ms, 99), f"{result.errors}")
         print(f"    {stack}: {table.rows[-1]}", flush=True)
     table.print()
+    for stack, cpu, sent in usage:
+        cpu_table = Table(f"CPU during the {stack} load ({cpu.seconds:.1f} s; 100% = one core of two)",
+                          ["process group", "% of a core", "ms CPU per message"])
+        for role, percent, per_message in cpu.rows(sent):
+            cpu_table.add(role, percent, f"{per_message:.2f}")
+        cpu_table.print()
     if ERROR_CODES:
         print("error events by code:", dict(ERROR_CODES))
     if opts.idle:
