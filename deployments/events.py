@@ -43,6 +43,11 @@ def user_channel(user_id: uuid.UUID | str) -> str:
     return f"{USER_CHANNEL_PREFIX}{user_id}"
 
 
+def channel_user(channel: str) -> str | None:
+    """The user id of a `user_channel`, None for any other channel."""
+    return channel[len(USER_CHANNEL_PREFIX):] if channel.startswith(USER_CHANNEL_PREFIX) else None
+
+
 def counterpart(event: str, data: dict) -> str | None:
     """The other user an event is about, for the blocked-pair filter."""
     try:

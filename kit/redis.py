@@ -47,8 +47,9 @@ class RateLimiter:
         self._lease = redis.register_script(_LEASE)
         self._leases: dict[tuple[str, str], tuple[int, int]] = {}  # (name, subject) -> (window, tokens left)
 
-    def _key(self, name: str, subject: str, window_s: int) -> str:
-        bucket = int(time.time()) // window_s
+    def _key(self, name: str, subject: str, window_s: int, window: int | None = None) -> str:
+        """The counter of the current fixed window (or of `window`, a window number)."""
+        bucket = int(time.time()) // window_s if window is None else window
         return f"{self.prefix}:{name}:{subject}:{bucket}"
 
     async def hit(self, name: str, subject: str, limit: int, window_s: int, *,
@@ -80,15 +81,21 @@ class RateLimiter:
             return
         lease = max(1, min(10, limit // 10))
         try:
-            granted = int(await self._lease(keys=[f"{self.prefix}:{name}:{subject}:{window}"],
+            granted = int(await self._lease(keys=[self._key(name, subject, window_s, window)],
                                             args=[limit, lease, window_s + 1]))
         except RedisError:
             return
         if granted <= 0:
             raise RateLimited(message, self._retry_after(window_s), code=code)
         if len(self._leases) >= MAX_LEASES:
-            self._leases = {k: v for k, v in self._leases.items() if v[0] == window and v[1] > 0}
+            self._forget_leases(window)
         self._leases[(name, subject)] = (window, granted - 1)
+
+    def _forget_leases(self, window: int) -> None:
+        """Drop spent and past leases; if that frees too little, drop them all (their tokens are
+        counted in Redis already: a subject loses at most one lease), so this scan stays rare."""
+        kept = {k: v for k, v in self._leases.items() if v[0] == window and v[1] > 0}
+        self._leases = kept if len(kept) < MAX_LEASES // 2 else {}
 
     async def peek(self, name: str, subject: str, window_s: int, *, fail_closed: bool = False) -> int:
         try:

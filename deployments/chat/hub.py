@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from fastapi import WebSocket
 from redis.exceptions import RedisError
 
-from deployments.events import USER_CHANNEL_PREFIX, Envelope, decode_event, user_channel
+from deployments.events import Envelope, channel_user, decode_event, user_channel
 
 log = logging.getLogger("app.chat.hub")
 OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
@@ -201,8 +201,9 @@ class Hub:
                 continue
             if message["type"] == "subscribe":
                 channel = message["channel"]
-                if channel.startswith(USER_CHANNEL_PREFIX) and channel[len(USER_CHANNEL_PREFIX):] in self.by_user:
-                    self.confirmed.add(channel[len(USER_CHANNEL_PREFIX):])
+                user_id = channel_user(channel)
+                if user_id in self.by_user:
+                    self.confirmed.add(user_id)
                 waiter = self._confirm.get(channel)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
@@ -218,9 +219,10 @@ class Hub:
         if envelope is None:
             log.warning("ignoring a malformed event on %s", channel)
             return
-        if envelope.origin == self.replica_id:  # delivered here when it was published
+        user_id = channel_user(channel)
+        if user_id is None or envelope.origin == self.replica_id:  # the origin delivered it when publishing
             return
-        self.route(channel.rsplit(":", 1)[-1], payload, envelope)
+        self.route(user_id, payload, envelope)
 
     def deliver_local(self, user_id: str, payload: str) -> int:
         """An event published on this replica (see `deployments.events.LocalSink`)."""

@@ -69,3 +69,12 @@ async def test_the_limit_fails_open_when_redis_is_down(redis):
 
     limiter._lease = down
     assert await _taken(limiter, 3, limit=1) == 3
+
+
+async def test_the_lease_table_stays_bounded_with_many_active_subjects(redis, monkeypatch):
+    monkeypatch.setattr("kit.redis.MAX_LEASES", 8)
+    limiter = RateLimiter(redis)
+    for i in range(40):
+        await limiter.take("messages", f"user-{i}", 60, WINDOW_S)
+        assert len(limiter._leases) <= 8
+    assert await _taken(limiter, 1, limit=60) == 1  # a subject whose lease was forgotten still sends
