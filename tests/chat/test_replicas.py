@@ -113,3 +113,19 @@ async def test_a_replica_unsure_of_its_subscription_publishes_and_ignores_its_ec
         assert sorted(await published.events()) == sorted([(str(b.id), "new_message"), (str(a.id), "new_message")])
     assert _messages(await sb.quiet()) == []
     assert _messages(await sa.quiet()) == []
+
+
+async def test_with_redis_failing_users_on_the_same_replica_still_get_their_events(replicas, db, sockets):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    r1, _ = replicas
+    a, b, match_id = await pair(r1, r1.outbox, db)
+    sa, sb = await connect(r1, a), await connect(r1, b)
+    sockets.extend([sa, sb])
+
+    async def redis_down(**kwargs):
+        raise RedisConnectionError("connection refused")
+
+    r1.app.state.events._fanout = redis_down
+    await _send(sa, match_id, "still here")
+    assert (await sb.next("new_message"))["data"]["message"]["content"] == "still here"
