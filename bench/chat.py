@@ -1,7 +1,8 @@
 """Chat: N connected pairs exchanging messages over websockets (send_message -> PostgreSQL ->
 Redis pub/sub -> the recipient's gateway replica -> socket), side by side with a minimal
 single-process websocket relay with the same persistence (no Ray, no Redis, no FastAPI),
-plus idle authenticated sockets held by one gateway process and the memory each costs.
+plus idle authenticated sockets held by one gateway process (bare uvicorn, and one Serve
+Gateway replica behind HAProxy) and the memory each costs.
 
 Stacks: `uvicorn` (the app in one bare uvicorn process, in-process shards), `serve` (Ray
 Serve on a private local Ray started by a driver subprocess, 2 Gateway replicas, Ray
@@ -300,12 +301,21 @@ def _serve_host(port: int, replicas: int) -> None:
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     ranker = serve.deployment(FeedRanker, name="FeedRanker").bind(database_url=settings.database_url)
     media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
-    gateway = Gateway.options(num_replicas=replicas, max_ongoing_requests=1000, ray_actor_options={"num_cpus": 0.5})
+    gateway = Gateway.options(num_replicas=replicas, max_ongoing_requests=_config_max_ongoing(),
+                              ray_actor_options={"num_cpus": 0.5})
     serve.run(gateway.bind(ranker, media, 4, 4), name="dating", route_prefix="/")
     wait_healthy(f"http://127.0.0.1:{port}", 240)
     print("ready", flush=True)
     while True:  # until SIGTERM (stdin may be /dev/null under `make bench &`)
         time.sleep(3600)
+
+
+def _config_max_ongoing() -> int:
+    """The Gateway's max_ongoing_requests as serve_config.yaml sets it (sockets hold slots)."""
+    import yaml
+
+    app = yaml.safe_load((common.ROOT / "serve_config.yaml").read_text())["applications"][0]
+    return next(d["max_ongoing_requests"] for d in app["deployments"] if d["name"] == "Gateway")
 
 
 @contextlib.contextmanager
@@ -318,24 +328,66 @@ def serve_server(env: dict, replicas: int = 2) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- idle sockets
-async def idle_sockets(ws_url: str, pid: int, members: list[Member]) -> tuple[int, float, float]:
-    """Open and authenticate one socket per member; (held, RSS MB added, KB per socket)."""
+async def idle_sockets(ws_url: str, pids: dict[str, int], members: list[Member]) -> tuple[int, dict[str, float]]:
+    """Open and authenticate one socket per member; (sockets held, RSS bytes added per process).
+    Every socket is checked again at the end (a ping answered), so a socket the server queued
+    or dropped is not counted as held."""
     import psutil
 
-    process = psutil.Process(pid)
+    processes = {label: psutil.Process(pid) for label, pid in pids.items()}
     warm = [await _open(ws_url, m) for m in members[:20]]  # warm up code paths before the baseline
     await asyncio.sleep(1)
-    before = process.memory_info().rss
+    before = {label: p.memory_info().rss for label, p in processes.items()}
     held = []
     for start in range(20, len(members), 100):
         held += await asyncio.gather(*[_open(ws_url, m) for m in members[start:start + 100]])
     await asyncio.sleep(2)
-    after = process.memory_info().rss
-    total = len(held) + len(warm)
+    added = {label: float(p.memory_info().rss - before[label]) for label, p in processes.items()}
+    alive = sum(await asyncio.gather(*[_answers_ping(ws) for ws in held + warm]))
     for ws in held + warm:
         await ws.close()
-    added = after - before
-    return total, added / 2**20, added / max(1, len(held)) / 1024
+    return alive, {label: bytes_ / max(1, len(held)) for label, bytes_ in added.items()}
+
+
+async def _answers_ping(ws) -> int:
+    try:
+        await ws.send(json.dumps({"event": "ping"}))
+        async with asyncio.timeout(30):
+            while json.loads(await ws.recv()).get("event") != "pong":
+                pass
+        return 1
+    except Exception:
+        return 0
+
+
+def _gateway_pids() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if "ServeReplica:dating:Gateway" in " ".join(p.info["cmdline"] or [])]
+
+
+def _haproxy_pids() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "haproxy"]
+
+
+async def idle_table(database_url: str, env: dict, count: int) -> Table:
+    members = await _members(database_url, count + 20, 900)
+    table = Table("idle authenticated sockets, all on one gateway process",
+                  ["gateway", "sockets held (answering a ping)", "KB per socket, gateway process",
+                   "KB per socket, HAProxy"])
+    with uvicorn_server(env) as (url, pid):
+        held, per_socket = await idle_sockets(url, {"gateway": pid}, members)
+    table.add("bare uvicorn (same app)", f"{held}", per_socket["gateway"] / 1024, "-")
+    with serve_server(env, replicas=1) as url:
+        [pid], haproxy = _gateway_pids(), _haproxy_pids()
+        pids = {"gateway": pid, **({"haproxy": haproxy[0]} if len(haproxy) == 1 else {})}
+        held, per_socket = await idle_sockets(url, pids, members)
+    table.add("Ray Serve, one Gateway replica behind HAProxy", f"{held}", per_socket["gateway"] / 1024,
+              per_socket["haproxy"] / 1024 if "haproxy" in per_socket else "n/a")
+    return table
 
 
 # ---------------------------------------------------------------- the scenario
@@ -346,7 +398,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=500.0, help="messages/s offered, all pairs together")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=2, help="Gateway replicas for the serve stack")
-    parser.add_argument("--idle", type=int, default=2000, help="idle sockets on one gateway process (0: skip)")
+    parser.add_argument("--idle", type=int, default=2000, help="idle sockets on one gateway process, bare and through Serve (0: skip)")
     parser.add_argument("--cpu", action="store_true",
                         help="also print CPU per process group during each stack's load (from /proc)")
     opts = parser.parse_args(args)
@@ -383,13 +435,7 @@ async def _run(opts, database_url: str, env: dict) -> int:
     if ERROR_CODES:
         print("error events by code:", dict(ERROR_CODES))
     if opts.idle:
-        members = await _members(database_url, opts.idle + 20, 900)
-        with uvicorn_server(env) as (url, pid):
-            held, added_mb, per_socket_kb = await idle_sockets(url, pid, members)
-        idle = Table("idle authenticated sockets on one gateway process (bare uvicorn, same app)",
-                     ["sockets held", "RSS added MB", "KB per socket"])
-        idle.add(f"{held}", added_mb, per_socket_kb)
-        idle.print()
+        (await idle_table(database_url, env, opts.idle)).print()
     return 0
 
 

@@ -22,7 +22,14 @@ from deployments.media import MediaProcessor
 from kit.settings import Settings, get_settings
 
 
-@serve.deployment(name="Gateway")
+# Serve counts an open websocket as an ongoing request for its whole life, and a replica at
+# its limit queues every new socket *and* HTTP request until a socket closes. So the limit is
+# "sockets plus requests one replica may hold", not a concurrency knob (serve_config.yaml sets
+# it; this default covers drivers that deploy without the file).
+GATEWAY_MAX_ONGOING = 10_000
+
+
+@serve.deployment(name="Gateway", max_ongoing_requests=GATEWAY_MAX_ONGOING)
 @serve.ingress()
 class Gateway:
     """HTTP and websocket ingress. Stateless: any replica serves any user."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -80,6 +81,38 @@ class BodySizeLimit:
     @staticmethod
     async def _reject(send: Send, limit: int) -> None:
         await _send_error(send, 413, "payload_too_large", f"Request body exceeds {limit} bytes")
+
+
+class RequestTimeout:
+    """Answer an HTTP request that runs longer than `seconds` with 504 and cancel its work
+    (its unit of work rolls back). Websockets are exempt: a chat socket lives for hours.
+
+    The app enforces this itself rather than Ray Serve's `http_options.request_timeout_s`,
+    because Serve's direct ingress applies that timeout to websocket connections as well and
+    would cut every chat socket at the deadline."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if not started:
+                await _send_error(send, 504, "request_timeout",
+                                  f"The request took longer than {self.seconds:g} s and was cancelled")
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:

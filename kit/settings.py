@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     db_pool_size: int = Field(10, ge=1, le=200)
+    # HTTP requests only (websockets are exempt); 504 `request_timeout` past it.
+    request_timeout_s: float = Field(60.0, gt=0)
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "dating-backend"

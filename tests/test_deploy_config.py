@@ -28,3 +28,10 @@ def test_serve_config_points_at_the_real_builder_and_deployments():
     names = {d["name"] for d in app["deployments"]}
     assert names == {"Gateway", "FeedRanker", "MediaProcessor"}
     assert graph is not None and app["args"]["user_shards"] >= 1 and app["args"]["match_shards"] >= 1
+
+
+def test_serve_config_leaves_request_timeouts_to_the_app_so_websockets_are_not_cut():
+    # Serve's direct ingress applies http_options.request_timeout_s to websocket connections
+    # as well; the app's RequestTimeout middleware times out HTTP requests only.
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    assert "request_timeout_s" not in config.get("http_options", {})

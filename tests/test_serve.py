@@ -93,3 +93,25 @@ async def test_a_match_and_a_message_over_the_serve_websocket(served):
             assert sent.status_code == 200
             frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
             assert frame["event"] == "new_message" and frame["data"]["message"]["content"] == "hallo"
+
+
+async def test_open_sockets_beyond_serves_default_request_slots_leave_http_answering(served):
+    # Serve counts each open websocket as an ongoing request; with its default limit (5 per
+    # replica) the sixth socket and every later HTTP request would queue until one closed.
+    import websockets
+
+    base, outbox = served
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        token, _ = await _member(http, outbox, "+12025550903", "Cleo")
+        sockets = []
+        try:
+            for _ in range(12):  # more than 5 on each of the Gateway replicas
+                ws = await websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=15)
+                sockets.append(ws)
+                await ws.send(json.dumps({"event": "authenticate", "data": {"token": token}}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 15))["event"] == "authenticated"
+            health = await asyncio.wait_for(http.get("/health"), 15)
+            assert health.status_code == 200
+        finally:
+            for ws in sockets:
+                await ws.close()

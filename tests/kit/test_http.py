@@ -1,8 +1,12 @@
-"""BodySizeLimit: uploads are refused before their body is read unless the caller has a token."""
+"""BodySizeLimit: uploads are refused before their body is read unless the caller has a token.
+RequestTimeout: slow HTTP requests get a 504 envelope; websockets are never timed out."""
 
 from __future__ import annotations
 
-from kit.http import BodySizeLimit
+import asyncio
+import json
+
+from kit.http import BodySizeLimit, RequestTimeout
 
 UPLOAD = "/api/v1/profile/photos"
 
@@ -57,3 +61,51 @@ async def test_other_routes_and_reads_of_the_upload_path_are_not_guarded():
     assert (await call(mw, UPLOAD, method="GET"))[0] == 200
     assert (await call(mw, "/api/v1/profile/me", method="PUT"))[0] == 413  # the small limit still applies
     assert calls == [UPLOAD]
+
+
+def slow_app(seconds: float, events: list, start_first: bool = False):
+    async def app(scope, receive, send):
+        try:
+            if start_first:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+            await asyncio.sleep(seconds)
+            events.append("finished")
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+    return app
+
+
+async def run_timed(app, scope_type: str, timeout: float = 0.05) -> list:
+    sent: list = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await RequestTimeout(app, timeout)({"type": scope_type, "path": "/x", "headers": []}, receive, send)
+    return sent
+
+
+async def test_an_http_request_over_the_timeout_is_cancelled_and_answered_504():
+    events: list = []
+    sent = await run_timed(slow_app(1.0, events), "http")
+    assert events == ["cancelled"]
+    assert sent[0]["status"] == 504
+    assert json.loads(sent[1]["body"]) == {"success": False, "error": {
+        "code": "request_timeout", "message": "The request took longer than 0.05 s and was cancelled"}}
+
+
+async def test_a_websocket_outlives_the_http_request_timeout():
+    events: list = []
+    sent = await run_timed(slow_app(0.2, events), "websocket")
+    assert events == ["finished"] and sent == []
+
+
+async def test_a_response_already_started_is_cut_without_a_second_start():
+    events: list = []
+    sent = await run_timed(slow_app(1.0, events, start_first=True), "http")
+    assert events == ["cancelled"]
+    assert [m["type"] for m in sent] == ["http.response.start"] and sent[0]["status"] == 200
