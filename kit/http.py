@@ -106,10 +106,13 @@ class RequestTimeout:
             started = True
             await send(message)
 
+        deadline = asyncio.timeout(self.seconds)
         try:
-            async with asyncio.timeout(self.seconds):
+            async with deadline:
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
+            if not deadline.expired():  # the app's own TimeoutError, not this deadline
+                raise
             if not started:
                 await _send_error(send, 504, "request_timeout",
                                   f"The request took longer than {self.seconds:g} s and was cancelled")

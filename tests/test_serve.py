@@ -105,7 +105,7 @@ async def test_open_sockets_beyond_serves_default_request_slots_leave_http_answe
         token, _ = await _member(http, outbox, "+12025550903", "Cleo")
         sockets = []
         try:
-            for _ in range(12):  # more than 5 on each of the Gateway replicas
+            for _ in range(12):  # more than twice Serve's default on the fixture's one Gateway replica
                 ws = await websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=15)
                 sockets.append(ws)
                 await ws.send(json.dumps({"event": "authenticate", "data": {"token": token}}))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from kit.http import BodySizeLimit, RequestTimeout
 
 UPLOAD = "/api/v1/profile/photos"
@@ -109,3 +111,11 @@ async def test_a_response_already_started_is_cut_without_a_second_start():
     sent = await run_timed(slow_app(1.0, events, start_first=True), "http")
     assert events == ["cancelled"]
     assert [m["type"] for m in sent] == ["http.response.start"] and sent[0]["status"] == 200
+
+
+async def test_a_timeout_error_raised_by_the_app_itself_is_not_reported_as_the_deadline():
+    async def app(scope, receive, send):
+        raise TimeoutError("redis did not answer")
+
+    with pytest.raises(TimeoutError, match="redis did not answer"):
+        await run_timed(app, "http", timeout=5)
