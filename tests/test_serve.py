@@ -1,5 +1,6 @@
 """The whole app through Ray Serve over real HTTP: gateway, FeedRanker and MediaProcessor
-deployments and the shard actors, exactly as `serve_config.yaml` wires them."""
+deployments and the shard actors, exactly as `serve_config.yaml` wires them; and what a
+client sees when the gateway replica is killed mid-conversation."""
 
 from __future__ import annotations
 
@@ -115,3 +116,72 @@ async def test_open_sockets_beyond_serves_default_request_slots_leave_http_answe
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def _send_until_acknowledged(http: httpx.AsyncClient, headers: dict, body: dict, within_s: float = 90) -> dict:
+    """What a client does while the gateway restarts: retry the same client_message_id until a 200."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        try:
+            answer = await http.post("/api/v1/messages/send", headers=headers, json=body)
+            if answer.status_code == 200:
+                return answer.json()["message"]
+        except httpx.HTTPError:
+            pass
+        assert asyncio.get_running_loop().time() < deadline, "the gateway did not come back"
+        await asyncio.sleep(0.5)
+
+
+async def _connect_when_back(base: str, token: str, within_s: float = 90):
+    import websockets
+
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        try:
+            ws = await websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=10)
+            await ws.send(json.dumps({"event": "authenticate", "data": {"token": token}}))
+            if json.loads(await asyncio.wait_for(ws.recv(), 10))["event"] == "authenticated":
+                return ws
+            await ws.close()
+        except Exception:
+            pass
+        assert asyncio.get_running_loop().time() < deadline, "the gateway did not come back"
+        await asyncio.sleep(0.5)
+
+
+async def test_killing_the_gateway_replica_loses_no_acknowledged_message(served):
+    import ray
+    import websockets
+
+    base, outbox = served
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        token_a, a = await _member(http, outbox, "+12025550904", "Dora")
+        _, b = await _member(http, outbox, "+12025550905", "Edda")
+        me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
+        me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
+        await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})
+        match_id = (await http.post("/api/v1/matching/swipe", headers=b,
+                                    json={"target_user_id": me_a, "action": "like"})).json()["match_id"]
+        ws = await _connect_when_back(base, token_a)
+        first = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "one", "client_message_id": "m1"})
+        while json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] != "new_message":
+            pass
+
+        [gateway] = [actor for actor in ray.util.list_named_actors(all_namespaces=True) if "Gateway" in actor["name"]]
+        ray.kill(ray.get_actor(gateway["name"], namespace=gateway["namespace"]), no_restart=True)
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(30):
+                while True:
+                    await ws.recv()
+
+        # While Serve brings up a new replica, the sender retries with the same client_message_id.
+        second = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"})
+        again = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"})
+        assert again["id"] == second["id"]
+        ws = await _connect_when_back(base, token_a)
+        await ws.close()
+        caught_up = await http.get(f"/api/v1/messages/conversations/{match_id}", headers=a,
+                                   params={"after": first["id"]})
+        assert [m["content"] for m in caught_up.json()["messages"]] == ["two"]
+        whole = await http.get(f"/api/v1/messages/conversations/{match_id}", headers=a)
+        assert [m["content"] for m in whole.json()["messages"]] == ["one", "two"]
