@@ -34,7 +34,7 @@ import numpy as np
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
 from bench.cpu import CpuWindow
-from deployments.cli import LOCAL_RAY_ENV, replica_env_vars
+from deployments.cli import LOCAL_RAY_ENV, replica_env_vars, serve_app_config
 
 # Its own data directory: `infra()` empties BENCH_DIR, which must not be another scenario's.
 common.BENCH_DIR = common.ROOT / "var" / "bench-chat"
@@ -312,10 +312,8 @@ def _serve_host(port: int, replicas: int) -> None:
 
 def _config_max_ongoing() -> int:
     """The Gateway's max_ongoing_requests as serve_config.yaml sets it (sockets hold slots)."""
-    import yaml
-
-    app = yaml.safe_load((common.ROOT / "serve_config.yaml").read_text())["applications"][0]
-    return next(d["max_ongoing_requests"] for d in app["deployments"] if d["name"] == "Gateway")
+    deployments = serve_app_config()["deployments"]
+    return next(d["max_ongoing_requests"] for d in deployments if d["name"] == "Gateway")
 
 
 @contextlib.contextmanager

@@ -52,10 +52,15 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def serve_app_config() -> dict:
+    """serve_config.yaml's application, for drivers that start Serve without the file (tests,
+    the chat benchmark) and must still run it as the file says."""
+    return yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
+
+
 def replica_env_vars() -> dict[str, str]:
-    """The env vars serve_config.yaml gives the replicas (its application's `runtime_env`), for
-    drivers that start Serve without the file (tests, the chat benchmark)."""
-    app = yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
+    """The env vars serve_config.yaml gives the replicas (its application's `runtime_env`)."""
+    app = serve_app_config()
     return {k: str(v) for k, v in (app.get("runtime_env") or {}).get("env_vars", {}).items()}
 
 

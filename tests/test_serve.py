@@ -72,6 +72,15 @@ async def _member(http: httpx.AsyncClient, outbox: Path, phone: str, name: str) 
     return token, headers
 
 
+async def _like_each_other(http: httpx.AsyncClient, a: dict, b: dict) -> str:
+    """Both members like each other; the match id."""
+    me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
+    me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
+    await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})
+    liked = await http.post("/api/v1/matching/swipe", headers=b, json={"target_user_id": me_a, "action": "like"})
+    return liked.json()["match_id"]
+
+
 async def test_a_match_and_a_message_over_the_serve_websocket(served):
     import websockets
 
@@ -79,15 +88,11 @@ async def test_a_match_and_a_message_over_the_serve_websocket(served):
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         token_a, a = await _member(http, outbox, "+12025550901", "Ada")
         _, b = await _member(http, outbox, "+12025550902", "Bea")
-        me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
-        me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
         async with websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=30) as ws:
             assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # tiny frames: no deflate
             await ws.send(json.dumps({"event": "authenticate", "data": {"token": token_a}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] == "authenticated"
-            await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})
-            liked = await http.post("/api/v1/matching/swipe", headers=b, json={"target_user_id": me_a, "action": "like"})
-            match_id = liked.json()["match_id"]
+            match_id = await _like_each_other(http, a, b)
             matched = json.loads(await asyncio.wait_for(ws.recv(), 30))
             assert matched["event"] == "new_match" and matched["data"]["match_id"] == match_id
             sent = await http.post("/api/v1/messages/send", headers=b, json={"match_id": match_id, "content": "hallo"})
@@ -157,11 +162,7 @@ async def test_killing_the_gateway_replica_loses_no_acknowledged_message(served)
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         token_a, a = await _member(http, outbox, "+12025550904", "Dora")
         _, b = await _member(http, outbox, "+12025550905", "Edda")
-        me_a = (await http.get("/api/v1/profile/me", headers=a)).json()["profile"]["id"]
-        me_b = (await http.get("/api/v1/profile/me", headers=b)).json()["profile"]["id"]
-        await http.post("/api/v1/matching/swipe", headers=a, json={"target_user_id": me_b, "action": "like"})
-        match_id = (await http.post("/api/v1/matching/swipe", headers=b,
-                                    json={"target_user_id": me_a, "action": "like"})).json()["match_id"]
+        match_id = await _like_each_other(http, a, b)
         ws = await _connect_when_back(base, token_a)
         first = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "one", "client_message_id": "m1"})
         while json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] != "new_message":
