@@ -6,8 +6,10 @@ Gateway replica behind HAProxy) and the memory each costs.
 
 Stacks: `uvicorn` (the app in one bare uvicorn process, in-process shards), `serve` (Ray
 Serve on a private local Ray started by a driver subprocess, 2 Gateway replicas, Ray
-MatchShard actors), `relay` (the baseline; always run). Load is open-loop: every user sends
-at rate/(2*pairs) msgs/s; latency is send -> the recipient's socket receiving `new_message`.
+MatchShard actors), `relay` (the baseline; always run). The relay and the load generator run
+on uvloop, as the servers compared do (Ray's actors and uvicorn pick it by default). Load is
+open-loop: every user sends at rate/(2*pairs) msgs/s; latency is send -> the recipient's
+socket receiving `new_message`. Shard counts come from serve_config.yaml.
 
 Usage:
   make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10] [--idle 2000] [--cpu]"
@@ -30,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import uvloop
 
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
@@ -303,7 +306,9 @@ def _serve_host(port: int, replicas: int) -> None:
     media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
     gateway = Gateway.options(num_replicas=replicas, max_ongoing_requests=_config_max_ongoing(),
                               ray_actor_options={"num_cpus": 0.5})
-    serve.run(gateway.bind(ranker, media, 4, 4), name="dating", route_prefix="/")
+    args = serve_app_config()["args"]  # shard counts as serve_config.yaml sets them
+    serve.run(gateway.bind(ranker, media, args["user_shards"], args["match_shards"]), name="dating",
+              route_prefix="/")
     wait_healthy(f"http://127.0.0.1:{port}", 240)
     print("ready", flush=True)
     while True:  # until SIGTERM (stdin may be /dev/null under `make bench &`)
@@ -406,7 +411,7 @@ def main(args: list[str]) -> int:
     with infra() as env_infra:
         env = {**env_infra.env, **EXTRA_ENV}
         os.environ.update(EXTRA_ENV)
-        return asyncio.run(_run(opts, env_infra.database_url, env))
+        return uvloop.run(_run(opts, env_infra.database_url, env))
 
 
 async def _run(opts, database_url: str, env: dict) -> int:
@@ -455,7 +460,7 @@ def _server(stack: str, env: dict, replicas: int = 2) -> Iterator[str]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["relay"]:
-        asyncio.run(_relay(int(sys.argv[2])))
+        uvloop.run(_relay(int(sys.argv[2])))
     elif sys.argv[1:2] == ["serve-host"]:
         _serve_host(int(sys.argv[2]), int(sys.argv[3]))
     else:
