@@ -9,8 +9,8 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from deployments.auth.dependencies import CurrentUser
 from deployments.matching.repository import MatchingRepository
-from deployments.matching.schemas import (FeedResponse, LikesYouResponse, MatchesResponse, RewindResponse,
-                                          SwipeRequest, SwipeResponse, UnmatchResponse)
+from deployments.matching.schemas import (FeedResponse, LikesYouResponse, MatchesResponse, NewMatchEvent,
+                                          RewindResponse, SwipeRequest, SwipeResponse, UnmatchResponse)
 from deployments.matching.service import MatchingService, after_rewind, after_swipe
 from kit.db import Session
 
@@ -51,8 +51,8 @@ def _announce_match(request: Request, background: BackgroundTasks, match_id: uui
     events = request.app.state.events
     people = new_match["people"]
     for me, other in ((a, b) for a in people for b in people if a != b):
-        background.add_task(events.to_users, [me], "new_match", {
-            "match_id": str(match_id), "user": people[other], "matched_at": new_match["matched_at"].isoformat()})
+        data = NewMatchEvent(match_id=match_id, user=people[other], matched_at=new_match["matched_at"])
+        background.add_task(events.to_users, [me], "new_match", data.model_dump(mode="json"))
 
 
 @router.get("/matches", response_model=MatchesResponse)

@@ -45,6 +45,13 @@ class MatchUser(BaseModel):
     photos: list[str] = []
 
 
+class NewMatchEvent(BaseModel):
+    """The `new_match` websocket event's data: timestamps written as every HTTP answer writes them."""
+    match_id: uuid.UUID
+    user: MatchUser
+    matched_at: datetime
+
+
 class LastMessage(BaseModel):
     id: uuid.UUID
     content: str

@@ -63,6 +63,16 @@ async def test_a_new_match_is_published_to_both_people_about_the_other(member, s
     assert events[user_channel(bob.id)]["data"]["user"]["first_name"] == "Alice"
 
 
+async def test_the_new_match_event_writes_matched_at_as_the_matches_list_does(member, swipe, inbox, client):
+    alice, bob = await member(), await member()
+    await inbox.listen(alice)
+    await swipe(alice, bob, "like")
+    await swipe(bob, alice, "like")
+    [(_, event)] = await inbox.collect(1)
+    [listed] = (await client.get("/api/v1/matching/matches", headers=alice.headers)).json()["matches"]
+    assert event["data"]["matched_at"] == listed["matched_at"]  # one timestamp format for the app to parse
+
+
 async def test_repeating_a_swipe_is_idempotent(member, swipe, db):
     alice, bob = await member(), await member()
     await swipe(bob, alice, "like")
