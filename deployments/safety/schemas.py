@@ -69,6 +69,28 @@ class ReportResponse(BaseModel):
     report_id: uuid.UUID
 
 
+class EvidenceMessage(BaseModel):
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    content: str
+    message_type: str
+    sent_at: datetime
+
+
+class EvidenceMatch(BaseModel):
+    id: uuid.UUID
+    matched_at: datetime
+    is_active: bool
+    unmatched_at: datetime | None
+
+
+class Evidence(BaseModel):
+    """The conversation snapshot stored with a report (JSON, timestamps as every answer writes them)."""
+    captured_at: datetime
+    match: EvidenceMatch | None
+    messages: list[EvidenceMessage]
+
+
 class ReportOut(BaseModel):
     id: uuid.UUID
     reporter_id: uuid.UUID

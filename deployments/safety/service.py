@@ -15,7 +15,8 @@ from deployments.auth.repository import AuthRepository
 from deployments.events import EventBus
 from deployments.matching.repository import MatchingRepository
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import BlockedUser, ReportOut, ReportRequest
+from deployments.safety.schemas import (BlockedUser, Evidence, EvidenceMatch, EvidenceMessage, ReportOut,
+                                        ReportRequest)
 from kit.errors import NotFound, Unprocessable
 from kit.settings import Settings
 from models import Report, User
@@ -113,19 +114,15 @@ class SafetyService:
 
     async def evidence(self, a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID | None, dict]:
         """The pair's most recent messages (oldest first), whether or not the match is still active."""
-        captured_at = datetime.now(UTC).isoformat()
+        captured_at = datetime.now(UTC)
         match = await self.repo.match_between(a, b)
         if match is None:
-            return None, {"captured_at": captured_at, "match": None, "messages": []}
+            return None, Evidence(captured_at=captured_at, match=None, messages=[]).model_dump(mode="json")
         messages = await self.repo.recent_messages(match.id, EVIDENCE_MESSAGES)
-        return match.id, {
-            "captured_at": captured_at,
-            "match": {"id": str(match.id), "matched_at": match.matched_at.isoformat(),
-                      "is_active": match.is_active,
-                      "unmatched_at": match.unmatched_at.isoformat() if match.unmatched_at else None},
-            "messages": [{"id": str(m.id), "sender_id": str(m.sender_id), "content": m.content,
-                          "message_type": m.message_type, "sent_at": m.sent_at.isoformat()} for m in messages],
-        }
+        evidence = Evidence(captured_at=captured_at,
+                            match=EvidenceMatch.model_validate(match, from_attributes=True),
+                            messages=[EvidenceMessage.model_validate(m, from_attributes=True) for m in messages])
+        return match.id, evidence.model_dump(mode="json")
 
     async def _maybe_hide(self, reported_id: uuid.UUID, now: datetime) -> None:
         await self.repo.lock_reported(reported_id)

@@ -94,6 +94,16 @@ async def test_moderators_list_pending_reports_with_their_evidence(client, moder
     assert [m["content"] for m in item["evidence"]["messages"]] == ["rude words"]
 
 
+async def test_evidence_timestamps_read_like_every_other_timestamp_of_the_api(client, moderator, alice, bob, db):
+    match_id = await make_match(db, alice, bob)
+    await add_message(db, match_id, bob, "rude words")
+    await file_report(client, alice, bob)
+    [item] = (await client.get("/api/v1/moderation/reports", headers=moderator.headers)).json()["reports"]
+    evidence = item["evidence"]
+    stamps = [evidence["captured_at"], evidence["match"]["matched_at"], evidence["messages"][0]["sent_at"]]
+    assert item["created_at"].endswith("Z") and all(stamp.endswith("Z") for stamp in stamps), stamps
+
+
 async def test_the_pending_list_leaves_out_resolved_reports(client, moderator, alice, bob, settings):
     done = await file_report(client, alice, bob)
     await resolve(client, moderator, done, "dismissed")
