@@ -5,11 +5,11 @@ plus idle authenticated sockets held by one gateway process (bare uvicorn, and o
 Gateway replica behind HAProxy) and the memory each costs.
 
 Stacks: `uvicorn` (the app in one bare uvicorn process, in-process shards), `serve` (Ray
-Serve on a private local Ray started by a driver subprocess, 2 Gateway replicas, Ray
-MatchShard actors), `relay` (the baseline; always run). The relay and the load generator run
+Serve as `make run` deploys it: serve_config.yaml on a fresh local Ray, 2 Gateway replicas
+unless `--replicas`, Ray MatchShard actors), `relay` (the baseline; always run). The relay and the load generator run
 on uvloop, as the servers compared do (Ray's actors and uvicorn pick it by default). Load is
 open-loop: every user sends at rate/(2*pairs) msgs/s; latency is send -> the recipient's
-socket receiving `new_message`. Shard counts come from serve_config.yaml.
+socket receiving `new_message`.
 
 Usage:
   make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10] [--idle 2000] [--cpu]"
@@ -37,7 +37,6 @@ import uvloop
 import bench.common as common
 from bench.common import Table, free_port, infra, wait_healthy
 from bench.cpu import CpuWindow
-from deployments.cli import LOCAL_RAY_ENV, replica_env_vars, serve_app_config
 
 # Its own data directory: `infra()` empties BENCH_DIR, which must not be another scenario's.
 common.BENCH_DIR = common.ROOT / "var" / "bench-chat"
@@ -285,49 +284,12 @@ def uvicorn_server(env: dict) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=30)
 
 
-def _serve_host(port: int, replicas: int) -> None:
-    """Driver of a private local Ray (never someone else's cluster): Serve with `replicas` Gateways.
-    Ends, and takes its Ray with it, when it is terminated."""
-    import signal
-
-    import ray
-    from ray import serve
-
-    from deployments.matching.ranker import FeedRanker
-    from deployments.media import MediaProcessor
-    from deployments.serve_app import Gateway
-    from kit.settings import get_settings
-
-    settings = get_settings()
-    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
-    signal.signal(signal.SIGTERM, lambda *_: (serve.shutdown(), ray.shutdown(), os._exit(0)))
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    ranker = serve.deployment(FeedRanker, name="FeedRanker").bind(database_url=settings.database_url)
-    media = serve.deployment(MediaProcessor, name="MediaProcessor").bind()
-    gateway = Gateway.options(num_replicas=replicas, max_ongoing_requests=_config_max_ongoing(),
-                              ray_actor_options={"num_cpus": 0.5})
-    args = serve_app_config()["args"]  # shard counts as serve_config.yaml sets them
-    serve.run(gateway.bind(ranker, media, args["user_shards"], args["match_shards"]), name="dating",
-              route_prefix="/")
-    wait_healthy(f"http://127.0.0.1:{port}", 240)
-    print("ready", flush=True)
-    while True:  # until SIGTERM (stdin may be /dev/null under `make bench &`)
-        time.sleep(3600)
-
-
-def _config_max_ongoing() -> int:
-    """The Gateway's max_ongoing_requests as serve_config.yaml sets it (sockets hold slots)."""
-    deployments = serve_app_config()["deployments"]
-    return next(d["max_ongoing_requests"] for d in deployments if d["name"] == "Gateway")
-
-
 @contextlib.contextmanager
-def serve_server(env: dict, replicas: int = 2) -> Iterator[str]:
-    port = free_port()
-    # The ingress `make run` uses (direct ingress + HAProxy): the default proxy relays every frame as a Ray call.
-    env = {**env, **common.SERVE_FAST_INGRESS, **LOCAL_RAY_ENV, **replica_env_vars()}
-    with _subprocess(["serve-host", str(port), str(replicas)], env, "ready", port, timeout_s=400):
-        yield f"ws://127.0.0.1:{port}/ws"
+def serve_server(infra_: common.Infra, replicas: int = 2) -> Iterator[str]:
+    """The app as `make run` deploys it: `serve deploy serve_config.yaml` on a fresh local Ray,
+    direct ingress behind HAProxy, with `replicas` Gateway replicas."""
+    with common.serve_app(infra_, overrides={"Gateway": {"num_replicas": replicas}}, extra_env=EXTRA_ENV) as base:
+        yield base.replace("http://", "ws://", 1) + "/ws"
 
 
 # ---------------------------------------------------------------- idle sockets
@@ -378,18 +340,35 @@ def _haproxy_pids() -> list[int]:
     return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "haproxy"]
 
 
-async def idle_table(database_url: str, env: dict, count: int) -> Table:
-    members = await _members(database_url, count + 20, 900)
+async def _settled_haproxy(steady_s: float = 5.0, timeout_s: float = 90.0) -> int | None:
+    """The HAProxy process once Serve stops replacing it (it starts a new one on each routing
+    update while replicas come up; sockets stay with the process that accepted them)."""
+    seen, since, deadline = None, time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pids = _haproxy_pids()
+        current = pids[0] if len(pids) == 1 else None
+        if current != seen:
+            seen, since = current, time.monotonic()
+        elif current is not None and time.monotonic() - since >= steady_s:
+            return current
+        await asyncio.sleep(0.5)
+    return None
+
+
+async def idle_table(infra_: common.Infra, env: dict, count: int) -> Table:
+    members = await _members(infra_.database_url, count + 20, 900)
     table = Table("idle authenticated sockets, all on one gateway process",
                   ["gateway", "sockets held (answering a ping)", "KB per socket, gateway process",
                    "KB per socket, HAProxy"])
     with uvicorn_server(env) as (url, pid):
         held, per_socket = await idle_sockets(url, {"gateway": pid}, members)
     table.add("bare uvicorn (same app)", f"{held}", per_socket["gateway"] / 1024, "-")
-    with serve_server(env, replicas=1) as url:
-        [pid], haproxy = _gateway_pids(), _haproxy_pids()
-        pids = {"gateway": pid, **({"haproxy": haproxy[0]} if len(haproxy) == 1 else {})}
+    with serve_server(infra_, replicas=1) as url:
+        [pid], haproxy = _gateway_pids(), await _settled_haproxy()
+        pids = {"gateway": pid, **({"haproxy": haproxy} if haproxy else {})}
         held, per_socket = await idle_sockets(url, pids, members)
+        if haproxy not in _haproxy_pids():  # replaced while measuring: its figure means nothing
+            per_socket.pop("haproxy", None)
     table.add("Ray Serve, one Gateway replica behind HAProxy", f"{held}", per_socket["gateway"] / 1024,
               per_socket["haproxy"] / 1024 if "haproxy" in per_socket else "n/a")
     return table
@@ -409,12 +388,12 @@ def main(args: list[str]) -> int:
                         help="also print CPU per process group during each stack's load (from /proc)")
     opts = parser.parse_args(args)
     with infra() as env_infra:
-        env = {**env_infra.env, **EXTRA_ENV}
         os.environ.update(EXTRA_ENV)
-        return uvloop.run(_run(opts, env_infra.database_url, env))
+        return uvloop.run(_run(opts, env_infra))
 
 
-async def _run(opts, database_url: str, env: dict) -> int:
+async def _run(opts, infra_: common.Infra) -> int:
+    database_url, env = infra_.database_url, {**infra_.env, **EXTRA_ENV}
     table = Table(f"chat: {opts.pairs} pairs, {opts.rate:.0f} msg/s offered for {opts.duration:.0f} s "
                   "(websocket send -> recipient socket)",
                   ["stack", "sent", "delivered", "delivered/s", "p50 ms", "p99 ms", "ack p99 ms", "errors"])
@@ -423,7 +402,7 @@ async def _run(opts, database_url: str, env: dict) -> int:
     for n, stack in enumerate(stacks):
         pairs = await _pairs(database_url, await _members(database_url, 2 * opts.pairs, 100 + n))
         cpu = CpuWindow() if opts.cpu else None
-        with _server(stack, env, opts.replicas) as url:
+        with _server(stack, infra_, env, opts.replicas) as url:
             result = await chat_load(url, pairs, opts.rate, opts.duration, cpu=cpu)
         if cpu is not None:
             usage.append((stack, cpu, result.sent))
@@ -441,12 +420,12 @@ async def _run(opts, database_url: str, env: dict) -> int:
     if ERROR_CODES:
         print("error events by code:", dict(ERROR_CODES))
     if opts.idle:
-        (await idle_table(database_url, env, opts.idle)).print()
+        (await idle_table(infra_, env, opts.idle)).print()
     return 0
 
 
 @contextlib.contextmanager
-def _server(stack: str, env: dict, replicas: int = 2) -> Iterator[str]:
+def _server(stack: str, infra_: common.Infra, env: dict, replicas: int = 2) -> Iterator[str]:
     if stack == "relay":
         with relay_server(env) as url:
             yield url
@@ -454,14 +433,12 @@ def _server(stack: str, env: dict, replicas: int = 2) -> Iterator[str]:
         with uvicorn_server(env) as (url, _):
             yield url
     else:
-        with serve_server(env, replicas) as url:
+        with serve_server(infra_, replicas) as url:
             yield url
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["relay"]:
         uvloop.run(_relay(int(sys.argv[2])))
-    elif sys.argv[1:2] == ["serve-host"]:
-        _serve_host(int(sys.argv[2]), int(sys.argv[3]))
     else:
         raise SystemExit(main(sys.argv[1:]))

@@ -53,8 +53,8 @@ def load_settings() -> Settings:
 
 
 def serve_app_config() -> dict:
-    """serve_config.yaml's application, for drivers that start Serve without the file (tests,
-    the chat benchmark) and must still run it as the file says."""
+    """serve_config.yaml's application, for drivers that start Serve without the file (the
+    test fixture) and must still run it as the file says."""
     return yaml.safe_load((ROOT / "serve_config.yaml").read_text())["applications"][0]
 
 
