@@ -5,9 +5,12 @@ Every field is listed in the README. `APP_ENV=production` refuses unsafe default
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+import phonenumbers
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +23,8 @@ class Settings(BaseSettings):
 
     app_env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
+    # Development mode (dev JWT secret, console SMS, fakes) on a real address only when asked for.
+    allow_insecure_dev: bool = False
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
@@ -54,6 +59,12 @@ class Settings(BaseSettings):
     rate_otp_per_hour: int = Field(3, ge=1)
     otp_resend_cooldown_s: int = Field(60, ge=0)
     rate_login_failures_per_hour: int = Field(5, ge=1)
+    # SMS pumping: codes go only to mobile numbers of these regions (comma-separated region codes,
+    # e.g. "US,CA,GB"; empty: every country, refused in production), within hourly budgets.
+    sms_allowed_countries: str = "US,CA"
+    rate_otp_per_ip_per_hour: int = Field(10, ge=1)
+    rate_otp_per_prefix_per_hour: int = Field(20, ge=1)  # per block of 10,000 numbers
+    rate_otp_global_per_hour: int = Field(1000, ge=1)
     rate_api_per_hour: int = Field(1000, ge=1)
     rate_messages_per_minute: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON bodies; uploads have their own limit
@@ -84,6 +95,16 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("sms_allowed_countries")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        regions = [r.strip().upper() for r in value.split(",") if r.strip()]
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:  # a typo such as UK (for GB) would silently refuse a whole country
+            raise ValueError(f"SMS_ALLOWED_COUNTRIES has unknown region codes {', '.join(unknown)} "
+                             "(use ISO 3166 codes, e.g. US,CA,GB)")
+        return ",".join(regions)
+
     @model_validator(mode="after")
     def _production_is_safe(self) -> "Settings":
         if self.app_env != "production":
@@ -97,8 +118,19 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL and REDIS_URL are required")
         if not self.stripe_secret_key:
             problems.append("STRIPE_SECRET_KEY is required (the fake billing provider grants premium for free)")
+        if not self.stripe_webhook_secret:
+            problems.append("STRIPE_WEBHOOK_SECRET is required (without it renewals and cancellations are never seen)")
+        if not self.sms_allowed_countries:
+            problems.append("SMS_ALLOWED_COUNTRIES must name the countries codes are texted to (e.g. US,CA); "
+                            "empty would text any country's numbers, the way SMS-pumping fraud bills you")
         if problems:
             raise ValueError("APP_ENV=production refuses to start: " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _dev_stays_on_loopback(self) -> "Settings":
+        if self.app_env != "production" and not self.allow_insecure_dev and not is_loopback(self.host):
+            raise ValueError(insecure_bind_message(self.host, self.app_env))
         return self
 
     @model_validator(mode="after")
@@ -109,12 +141,32 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def sms_countries(self) -> frozenset[str]:
+        """Region codes codes may be texted to; empty means every country."""
+        return frozenset(filter(None, self.sms_allowed_countries.split(",")))
+
+    @property
     def otp_key(self) -> bytes:
         return (self.otp_secret or ("otp:" + self.jwt_secret)).encode()
 
     @property
     def media_root(self) -> Path:
         return self.media_dir or (self.data_dir / "media")
+
+
+def is_loopback(host: str) -> bool:
+    """True only for addresses no other machine can reach (0.0.0.0 and hostnames are not)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_bind_message(host: str, app_env: str) -> str:
+    return (f"HOST={host} is reachable from other machines but APP_ENV={app_env} runs with development "
+            "defaults; set APP_ENV=production (with its required secrets) or ALLOW_INSECURE_DEV=1 to accept the risk")
 
 
 @lru_cache

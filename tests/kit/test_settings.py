@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from kit.settings import Settings
 
 SAFE = {"app_env": "production", "jwt_secret": "s" * 40, "sms_provider": "twilio",
-        "database_url": "postgresql://db/app", "redis_url": "redis://cache:6379/0", "stripe_secret_key": "sk_live_x"}
+        "database_url": "postgresql://db/app", "redis_url": "redis://cache:6379/0", "stripe_secret_key": "sk_live_x",
+        "stripe_webhook_secret": "whsec_x"}
 
 
 def test_production_starts_with_real_secrets_and_providers():
@@ -19,6 +20,7 @@ def test_production_starts_with_real_secrets_and_providers():
     ({"jwt_secret": ""}, "JWT_SECRET"),
     ({"jwt_secret": Settings.model_fields["jwt_secret"].default}, "JWT_SECRET"),
     ({"sms_provider": "console"}, "SMS_PROVIDER"),
+    ({"stripe_webhook_secret": ""}, "STRIPE_WEBHOOK_SECRET"),
 ])
 def test_production_refuses_unsafe_settings(change, words):
     with pytest.raises(ValidationError) as info:
@@ -38,3 +40,48 @@ def test_a_bad_value_names_the_variable(monkeypatch):
     with pytest.raises(ValidationError) as info:
         Settings()
     assert "port" in str(info.value).lower()
+
+
+@pytest.fixture
+def no_env_mode(monkeypatch):
+    for name in ("APP_ENV", "ALLOW_INSECURE_DEV", "HOST"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "api.example.org"])
+def test_development_refuses_a_reachable_host_and_names_both_ways_out(no_env_mode, host):
+    no_env_mode.setenv("HOST", host)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert "APP_ENV=production" in str(info.value) and "ALLOW_INSECURE_DEV=1" in str(info.value)
+
+
+def test_test_mode_is_no_way_around_the_loopback_rule():
+    with pytest.raises(ValidationError, match="ALLOW_INSECURE_DEV"):
+        Settings(app_env="test", host="0.0.0.0")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.6.0.1", "::1", "localhost"])
+def test_development_runs_on_loopback(no_env_mode, host):
+    no_env_mode.setenv("HOST", host)
+    assert Settings().app_env == "development"
+
+
+def test_insecure_development_on_a_real_address_only_when_asked_for(no_env_mode):
+    no_env_mode.setenv("HOST", "0.0.0.0")
+    no_env_mode.setenv("ALLOW_INSECURE_DEV", "1")
+    assert Settings().host == "0.0.0.0"
+
+
+def test_production_may_bind_every_interface():
+    assert Settings(**SAFE, host="0.0.0.0").host == "0.0.0.0"
+
+
+def test_make_run_refuses_a_reachable_host_before_starting_anything(no_env_mode, capsys):
+    from deployments import cli
+
+    no_env_mode.setenv("HOST", "0.0.0.0")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run"])
+    assert info.value.code == 2 and "ALLOW_INSECURE_DEV=1" in capsys.readouterr().err
