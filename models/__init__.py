@@ -3,8 +3,10 @@
 from models.auth import AuthSession, OtpChallenge
 from models.base import Base
 from models.block import Block
+from models.feed_impression import FeedImpression
 from models.match import Match, Swipe, canonical_pair
 from models.message import Message
+from models.moderation_audit import ModerationAudit
 from models.photo import MediaDeletion, ProfilePhoto
 from models.profile import UserInterest, UserProfile
 from models.report import Report
@@ -12,6 +14,7 @@ from models.subscription import Subscription
 from models.user import User
 
 __all__ = [
-    "AuthSession", "Base", "Block", "Match", "MediaDeletion", "Message", "OtpChallenge", "ProfilePhoto",
-    "Report", "Subscription", "Swipe", "User", "UserInterest", "UserProfile", "canonical_pair",
+    "AuthSession", "Base", "Block", "FeedImpression", "Match", "MediaDeletion", "Message", "ModerationAudit",
+    "OtpChallenge", "ProfilePhoto", "Report", "Subscription", "Swipe", "User", "UserInterest", "UserProfile",
+    "canonical_pair",
 ]

@@ -28,7 +28,8 @@ from kit.migrate import upgrade
 from kit.settings import Settings
 
 TABLES = ["messages", "reports", "blocks", "swipes", "matches", "subscriptions", "profile_photos",
-          "media_deletions", "user_interests", "user_profiles", "auth_sessions", "otp_challenges", "users"]
+          "media_deletions", "user_interests", "user_profiles", "auth_sessions", "otp_challenges", "users",
+          "feed_impressions", "moderation_audit"]
 
 
 def _external_database(url: str) -> str:
