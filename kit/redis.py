@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -33,6 +35,29 @@ redis.call('INCRBY', KEYS[1], grant)
 if used == 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return grant
 """
+# Count one event in every window, or in none when one is spent (returns its 1-based index):
+# a request refused by one budget must not use up the others.
+_HIT_ALL = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then return i end
+end
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One counter of `RateLimiter.hit_all` and the 429 it answers when spent."""
+    name: str
+    subject: str
+    limit: int
+    message: str
+    code: str = "rate_limited"
+
+
 MAX_LEASES = 50_000  # (name, subject) pairs remembered per process before old windows are dropped
 
 
@@ -45,6 +70,7 @@ class RateLimiter:
         self.prefix = prefix
         self._hit = redis.register_script(_HIT)
         self._lease = redis.register_script(_LEASE)
+        self._hit_all = redis.register_script(_HIT_ALL)
         self._leases: dict[tuple[str, str], tuple[int, int]] = {}  # (name, subject) -> (window, tokens left)
 
     def _key(self, name: str, subject: str, window_s: int, window: int | None = None) -> str:
@@ -66,6 +92,18 @@ class RateLimiter:
         if count > limit:
             raise RateLimited(message, self._retry_after(window_s), code=code)
         return count
+
+    async def hit_all(self, budgets: Sequence[Budget], window_s: int) -> None:
+        """Count one event against every budget at once, or against none and raise the first
+        spent budget's 429. Fails closed: these guard money (SMS) and logins."""
+        keys = [self._key(b.name, b.subject, window_s) for b in budgets]
+        try:
+            spent = int(await self._hit_all(keys=keys, args=[window_s + 1, *(b.limit for b in budgets)]))
+        except RedisError as exc:
+            raise ServiceUnavailable("Rate limiting is unavailable; try again shortly") from exc
+        if spent:
+            budget = budgets[spent - 1]
+            raise RateLimited(budget.message, self._retry_after(window_s), code=budget.code)
 
     async def take(self, name: str, subject: str, limit: int, window_s: int, *,
                    message: str = "Too many requests", code: str = "rate_limited") -> None:

@@ -20,10 +20,10 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post("/send-otp", response_model=SendOtpResponse)
 async def send_otp(body: SendOtpRequest, request: Request, session: Session, settings: AppSettings,
-                   limiter: Limiter) -> SendOtpResponse:
-    """Text a 6-digit code to the number (same answer whether or not it has an account)."""
+                   limiter: Limiter, ip: ClientIp) -> SendOtpResponse:
+    """Text a 6-digit code to a mobile number of an allowed country (same answer whether or not it has an account)."""
     service = OtpService(AuthRepository(session), limiter, request.app.state.sms, settings)
-    return SendOtpResponse(expires_in=await service.send(body.phone_number))
+    return SendOtpResponse(expires_in=await service.send(body.phone_number, ip))
 
 
 @router.post("/verify-otp", response_model=VerifyOtpResponse)

@@ -7,11 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import phonenumbers
-
+from deployments.auth.budgets import SmsBudget
+from deployments.auth.phones import PhonePolicy, normalize_phone  # noqa: F401 (safety's CLI imports it from here)
 from deployments.auth.repository import AuthRepository
 from deployments.auth.sms import SmsProvider
-from kit.errors import AppError, Forbidden, RateLimited, Unauthorized, Unprocessable
+from kit.addresses import address_key
+from kit.errors import AppError, Forbidden, RateLimited, Unauthorized
 from kit.redis import RateLimiter
 from kit.security import (TokenError, decode_token, digest_matches, issue_token, mask_phone, new_otp_code,
                           otp_digest, token_fingerprint)
@@ -32,18 +33,6 @@ class RefreshReused(AppError):
     commit = True  # the session is revoked as the answer to reuse
 
 
-def normalize_phone(raw: str) -> str:
-    """E.164 or a 422. Numbers without a country code are not guessed at."""
-    try:
-        number = phonenumbers.parse(raw.strip(), None)
-    except phonenumbers.NumberParseException as exc:
-        raise Unprocessable("phone_number must be a valid number in international format, e.g. +14155550123",
-                            code="invalid_phone_number") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise Unprocessable("phone_number is not a valid phone number", code="invalid_phone_number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 @dataclass
 class IssuedTokens:
     access: str
@@ -54,14 +43,14 @@ class IssuedTokens:
 class OtpService:
     def __init__(self, repo: AuthRepository, limiter: RateLimiter, sms: SmsProvider, settings: Settings) -> None:
         self.repo, self.limiter, self.sms, self.settings = repo, limiter, sms, settings
+        self.policy = PhonePolicy(settings.sms_countries)
 
-    async def send(self, raw_phone: str) -> int:
-        phone = normalize_phone(raw_phone)
-        await self.limiter.cooldown("otp", phone, self.settings.otp_resend_cooldown_s,
-                                    message="Wait before asking for another code")
-        await self.limiter.hit("otp_send", phone, self.settings.rate_otp_per_hour, HOUR, fail_closed=True,
-                               message="Too many codes requested for this number; try again later")
-        code = new_otp_code()
+    async def send(self, raw_phone: str, client_ip: str) -> int:
+        # Number rules first (they read nothing stored, so known and unknown numbers are answered
+        # alike), then the budgets: a refused number uses up no one's budget.
+        number = self.policy.check(raw_phone)
+        await SmsBudget(self.limiter, self.settings).take(number, client_ip)
+        phone, code = number.e164, new_otp_code()
         expires_at = datetime.now(UTC) + timedelta(seconds=self.settings.otp_ttl_s)
         await self.repo.add_challenge(phone, otp_digest(self.settings, phone, code), expires_at)
         await self.sms.send(phone, f"Your verification code is {code}. It expires in "
@@ -70,7 +59,7 @@ class OtpService:
         return self.settings.otp_ttl_s
 
     async def verify(self, raw_phone: str, code: str, client_ip: str) -> User:
-        phone = normalize_phone(raw_phone)
+        phone = self.policy.check(raw_phone).e164  # the same refusals as send-otp: no oracle here either
         cap = self.settings.otp_max_attempts
         if await self.limiter.peek("login_fail", client_ip, HOUR, fail_closed=True) >= \
                 self.settings.rate_login_failures_per_hour:
@@ -100,7 +89,7 @@ class OtpService:
 
     async def _count_failure(self, client_ip: str) -> None:
         try:
-            await self.limiter.hit("login_fail", client_ip, 10**9, HOUR, fail_closed=True)
+            await self.limiter.hit("login_fail", address_key(client_ip), 10**9, HOUR, fail_closed=True)
         except RateLimited:
             pass
 
