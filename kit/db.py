@@ -16,6 +16,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from kit.errors import AppError
+from kit.security import mask_phones_in
 
 
 def async_url(url: str) -> str:
@@ -31,9 +32,25 @@ def sync_url(url: str) -> str:
 
 
 def make_engine(url: str, pool_size: int = 10, ping_after_idle_s: float = 1.0) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # hide_parameters: a failed statement's error (and so its traceback) never lists the bound
+    # values, which are phone numbers, tokens and message texts.
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                                 hide_parameters=True)
     _ping_idle_connections(engine, ping_after_idle_s)
+    mask_phones_in_errors(engine)
     return engine
+
+
+def mask_phones_in_errors(engine: AsyncEngine) -> None:
+    """The driver and the server still quote values in their own messages (asyncpg: "invalid input
+    for query argument $1: '+1202...'"); mask phone numbers there too, in the error and its causes."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _mask(context) -> None:
+        original = context.original_exception
+        for error in (context.sqlalchemy_exception, original, original.__cause__, original.__context__):
+            if error is not None:
+                error.args = tuple(mask_phones_in(a) if isinstance(a, str) else a for a in error.args)
 
 
 def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
-from kit.db import async_url
+from kit.db import async_url, mask_phones_in_errors
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -29,7 +29,8 @@ def _run(connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url())
+    engine = create_async_engine(_url(), hide_parameters=True)  # data migrations bind user data too
+    mask_phones_in_errors(engine)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
