@@ -85,3 +85,20 @@ def test_make_run_refuses_a_reachable_host_before_starting_anything(no_env_mode,
     with pytest.raises(SystemExit) as info:
         cli.main(["run"])
     assert info.value.code == 2 and "ALLOW_INSECURE_DEV=1" in capsys.readouterr().err
+
+
+def test_production_refuses_an_empty_sms_allow_list():
+    with pytest.raises(ValidationError) as info:
+        Settings(**{**SAFE, "sms_allowed_countries": ""})
+    assert "SMS_ALLOWED_COUNTRIES" in str(info.value)
+
+
+def test_the_sms_allow_list_is_a_comma_separated_list_of_region_codes(monkeypatch):
+    monkeypatch.setenv("SMS_ALLOWED_COUNTRIES", " us, gb ")
+    assert Settings().sms_countries == {"US", "GB"}
+
+
+def test_an_unknown_region_code_in_the_sms_allow_list_is_named():
+    with pytest.raises(ValidationError) as info:
+        Settings(sms_allowed_countries="US,UK")
+    assert "SMS_ALLOWED_COUNTRIES" in str(info.value) and "UK" in str(info.value)

@@ -1,0 +1,29 @@
+"""Auth-only fixtures: one app reached from several client addresses."""
+
+from __future__ import annotations
+
+import contextlib
+
+import httpx
+import pytest
+
+
+@contextlib.asynccontextmanager
+async def _started(settings):
+    from deployments.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def app_with(settings):
+    """`async with app_with(rate_otp_global_per_hour=2) as app:` — a started app for changed settings."""
+    return lambda **changes: _started(settings.model_copy(update=changes))
+
+
+def client_at(application, address: str) -> httpx.AsyncClient:
+    """A client whose requests reach `application` from `address` (the ASGI peer address)."""
+    transport = httpx.ASGITransport(app=application, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
