@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     match_shards: int = Field(4, ge=1)
     message_max_chars: int = Field(2000, ge=1)
     report_auto_hide_threshold: int = Field(3, ge=1)
+    # Per user and hour (429 with Retry-After past them): feed pages served, so a few accounts cannot
+    # page through the user base; location changes to another grid cell, so nobody can walk a
+    # grid of positions around someone to pin their cell.
+    rate_feed_pages_per_hour: int = Field(60, ge=1)
+    rate_location_updates_per_hour: int = Field(10, ge=1)
 
     @field_validator("public_base_url")
     @classmethod

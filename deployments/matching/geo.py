@@ -44,6 +44,12 @@ def shown_km(distance_km):
     return np.maximum(1, np.rint(distance_km)).astype(np.int64)
 
 
+def same_cell(lat1, lon1, lat2, lon2, grid_km: float) -> bool:
+    """Whether two locations snap to the same grid cell, i.e. nobody could tell them apart."""
+    a, b = snap(lat1, lon1, grid_km), snap(lat2, lon2, grid_km)
+    return bool(a[0] == b[0] and a[1] == b[1])
+
+
 def snapped_distance_km(lat1, lon1, lat2, lon2, grid_km: float) -> int:
     """The whole-km distance the feed would show between two raw locations."""
     a = snap(lat1, lon1, grid_km)

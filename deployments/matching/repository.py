@@ -30,7 +30,12 @@ SELECT p.*, {_INTERESTS},
 
 _PHOTO_ORDER = "FROM profile_photos ph WHERE ph.user_id = p.user_id ORDER BY ph.is_primary DESC, ph.order_index, " \
                "ph.created_at"
+# The page's cards, and (same round trip) a feed impression for each card the page will show:
+# the first `:shown` eligible ids in ranking order, exactly what `MatchingService._cards` keeps.
+# Rows go in candidate order, so two concurrent pages of one viewer take their row locks in the
+# same order and cannot deadlock; a repeat keeps the first `first_shown_at`.
 _CARDS = text(f"""
+WITH cards AS (
 SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS},
        ARRAY(SELECT ph.photo_url {_PHOTO_ORDER}) AS photo_urls,
        ARRAY(SELECT ph.storage_key {_PHOTO_ORDER}) AS photo_keys
@@ -38,6 +43,14 @@ SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS},
  WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER}
    AND p.first_name IS NOT NULL AND p.birth_date IS NOT NULL AND p.gender IS NOT NULL
    AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL
+), impressions AS (
+INSERT INTO feed_impressions (viewer_id, candidate_id)
+SELECT CAST(:viewer AS uuid), s.user_id
+  FROM (SELECT c.user_id FROM cards c ORDER BY array_position(CAST(:ids AS uuid[]), c.user_id) LIMIT :shown) s
+ ORDER BY s.user_id
+ON CONFLICT DO NOTHING
+)
+SELECT * FROM cards
 """)
 
 _MATCHES = text("""
@@ -82,10 +95,11 @@ class MatchingRepository:
 
     # --- cards ------------------------------------------------------------------------------
 
-    async def cards(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    async def cards(self, user_ids: list[uuid.UUID], viewer_id: uuid.UUID, shown: int) -> dict[uuid.UUID, Any]:
         """Profile columns, interests and photos (`photo_urls`/`photo_keys`, display order) of the
-        given users who may still be shown (active, complete), in one round trip."""
-        result = await self.session.execute(_CARDS, {"ids": user_ids})
+        given users (ranking order) who may still be shown (active, complete), in one round trip
+        that also records the first `shown` of them as feed impressions of `viewer_id`."""
+        result = await self.session.execute(_CARDS, {"ids": user_ids, "viewer": viewer_id, "shown": shown})
         return {row.user_id: row for row in result}
 
     async def photos_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProfilePhoto]]:

@@ -13,6 +13,7 @@ from deployments.matching.schemas import (FeedResponse, LikesYouResponse, Matche
                                           RewindResponse, SwipeRequest, SwipeResponse, UnmatchResponse)
 from deployments.matching.service import MatchingService, after_rewind, after_swipe
 from kit.db import Session
+from kit.deps import Limiter
 
 router = APIRouter(prefix="/api/v1/matching", tags=["matching"])
 
@@ -27,8 +28,11 @@ def _service(request: Request, session) -> MatchingService:
 
 
 @router.get("/feed", response_model=FeedResponse)
-async def feed(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20) -> FeedResponse:
+async def feed(caller: CurrentUser, request: Request, session: Session, limiter: Limiter,
+               limit: Limit = 20) -> FeedResponse:
     """Ranked candidates who fit the caller's preferences and whose preferences the caller fits."""
+    await limiter.hit("feed", str(caller.id), request.app.state.settings.rate_feed_pages_per_hour, 3600,
+                      message="Too many feed pages this hour; try again later", code="feed_limit_reached")
     return FeedResponse(users=await _service(request, session).feed(caller.id, limit))
 
 

@@ -100,7 +100,7 @@ class MatchingService:
         }
         exclude = [str(u) for u in me.exclude]
         picks = await self._rank(viewer, limit + HYDRATION_SLACK, exclude)
-        return await self._cards(picks, set(me.interests), limit)
+        return await self._cards(user_id, picks, set(me.interests), limit)
 
     async def _rank(self, viewer: dict, limit: int, exclude: list[str]) -> list[dict]:
         """Score the viewer's area in one ranker call, or, for an area known to hold at least
@@ -123,9 +123,9 @@ class MatchingService:
                     best[cand["id"]] = cand
         return sorted(best.values(), key=lambda c: (-c["score"], c["id"]))[:limit]
 
-    async def _cards(self, picks: list[dict], mine: set[str], limit: int) -> list[FeedCard]:
+    async def _cards(self, viewer_id: uuid.UUID, picks: list[dict], mine: set[str], limit: int) -> list[FeedCard]:
         ids = [uuid.UUID(c["id"]) for c in picks]
-        profiles = await self.repo.cards(ids)
+        profiles = await self.repo.cards(ids, viewer_id, limit)  # also records what this page shows
         today = date.today()
         cards = []
         for pick, user_id in zip(picks, ids):
@@ -147,11 +147,12 @@ class MatchingService:
             raise Unprocessable("You cannot swipe on yourself", code="cannot_swipe_self")
         target = await self.repo.user(target_id)
         if target is None or target.deleted_at is not None or target.banned_at is not None:
-            raise NotFound("No such user", code="user_not_found")
+            raise _no_such_user()
         # Check the block under the pair lock: safety takes it too, so a block committing meanwhile is seen.
         await self.repo.lock_pair(user_id, target_id)
         if await self.repo.blocked_between(user_id, target_id):
-            raise Unprocessable("You cannot swipe on this user", code="user_blocked")
+            # Exactly the unknown-user answer: whoever was blocked must not learn it from a swipe.
+            raise _no_such_user()
         existing = await self.repo.swipe_action(user_id, target_id)
         if existing is not None:
             if existing != action:
@@ -258,6 +259,11 @@ class MatchingService:
                          photos=[self.photo_url(p) for p in photos.get(u, [])], liked_at=at) for u, at in page]
         return LikesYouResponse(count=count, is_premium=True, users=users,
                                 next_offset=offset + limit if len(rows) > limit else None)
+
+
+def _no_such_user() -> NotFound:
+    """One answer for a target that does not exist, is gone, or is blocked either way."""
+    return NotFound("No such user", code="user_not_found")
 
 
 def _limit_reached(limit: int, oldest: datetime | None) -> RateLimited:

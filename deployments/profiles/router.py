@@ -14,7 +14,8 @@ router = APIRouter(prefix="/api/v1/profile", tags=["profile"])
 
 
 def _service(request: Request, session) -> ProfileService:
-    return ProfileService(ProfileRepository(session), request.app.state.photo_url)
+    state = request.app.state
+    return ProfileService(ProfileRepository(session), state.photo_url, state.limiter, state.settings)
 
 
 @router.get("/me", response_model=ProfileResponse)

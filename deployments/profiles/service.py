@@ -6,9 +6,12 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
+from deployments.matching.geo import same_cell
 from deployments.profiles.repository import ProfileRepository
 from deployments.profiles.schemas import (Location, PhotoOut, PreferencesOut, ProfileOut, ProfileUpdate, age_on)
 from kit.errors import Unprocessable
+from kit.redis import RateLimiter
+from kit.settings import Settings
 from models import ProfilePhoto, UserProfile
 
 PhotoUrl = Callable[[ProfilePhoto], str]
@@ -21,9 +24,11 @@ def is_complete(profile: UserProfile | None) -> bool:
 
 
 class ProfileService:
-    def __init__(self, repo: ProfileRepository, photo_url: PhotoUrl) -> None:
+    def __init__(self, repo: ProfileRepository, photo_url: PhotoUrl, limiter: RateLimiter | None = None,
+                 settings: Settings | None = None) -> None:
         self.repo = repo
         self.photo_url = photo_url
+        self.limiter, self.settings = limiter, settings
 
     async def read(self, user_id: uuid.UUID) -> ProfileOut:
         profile = await self.repo.get(user_id)
@@ -35,11 +40,26 @@ class ProfileService:
         current = await self.repo.get(user_id)
         values = self._columns(change)
         self._check_age_range(current, values)
+        await self._count_move(user_id, current, values)
         await self.repo.upsert(user_id, values)
         if change.interests is not None:
             await self.repo.replace_interests(user_id, change.interests)
         self.repo.session.expire_all()
         return await self.read(user_id)
+
+    async def _count_move(self, user_id: uuid.UUID, current: UserProfile | None, values: dict) -> None:
+        """Location changes have their own hourly budget, so nobody can walk a pattern of positions
+        around someone to pin their grid cell. Only a move to another cell counts: within a cell
+        nothing anyone sees changes, and a phone's GPS jitter must not spend the budget."""
+        if self.limiter is None or self.settings is None or "latitude" not in values:
+            return
+        if current is not None and current.latitude is not None and current.longitude is not None and same_cell(
+                current.latitude, current.longitude, values["latitude"], values["longitude"],
+                self.settings.feed_grid_km):
+            return
+        await self.limiter.hit("location", str(user_id), self.settings.rate_location_updates_per_hour, 3600,
+                               message="Too many location changes this hour; try again later",
+                               code="location_limit_reached")
 
     @staticmethod
     def _columns(change: ProfileUpdate) -> dict:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from deployments.auth.dependencies import Moderator
 from deployments.auth.repository import AuthRepository
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import (BanRequest, MessageResponse, ReportsResponse, ReportStatus, ResolveRequest,
-                                        ResolveResponse)
+from deployments.safety.schemas import (AuditAction, AuditResponse, BanRequest, MessageResponse, ReportsResponse,
+                                        ReportStatus, ResolveRequest, ResolveResponse)
 from deployments.safety.service import ModerationService, announce_removals
 from kit.db import Session
 
@@ -27,15 +27,15 @@ async def list_reports(moderator: Moderator, session: Session,
                        status: Annotated[ReportStatus | Literal["all"], Query()] = "pending",
                        limit: Annotated[int, Query(ge=1, le=100)] = 50,
                        offset: Annotated[int, Query(ge=0)] = 0) -> ReportsResponse:
-    """Reports with their evidence, oldest first: `status` pending (default), reviewing, actioned, dismissed or all."""
+    """Reports with their evidence, oldest first, by `status` (default pending, or all); never reports about you."""
     wanted = None if status == "all" else status
-    return ReportsResponse(reports=await _service(session).reports(wanted, limit, offset))
+    return ReportsResponse(reports=await _service(session).reports(moderator.id, wanted, limit, offset))
 
 
 @router.post("/reports/{report_id}/resolve", response_model=ResolveResponse)
 async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: Moderator,
                          session: Session) -> ResolveResponse:
-    """Mark a report reviewing, actioned or dismissed; dismissing the last open one un-hides the user."""
+    """Set a report reviewing, actioned or dismissed (dismissing the last open one un-hides); not your own."""
     report = await _service(session).resolve(moderator.id, report_id, body.status, body.note)
     return ResolveResponse(report=report)
 
@@ -43,9 +43,19 @@ async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: 
 @router.post("/users/{user_id}/ban", response_model=MessageResponse)
 async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, request: Request, session: Session,
                    tasks: BackgroundTasks) -> MessageResponse:
-    """Ban a user: every session and live socket ends, matches end, and the number cannot log in again."""
+    """Ban a user: sessions, sockets and matches end, the number cannot log in again; a moderator is a 404."""
     removals = await _service(session).ban(moderator.id, user_id, body.reason)
     events = request.app.state.events
     tasks.add_task(events.session_ended, user_id, None)
     tasks.add_task(announce_removals, events, removals)
     return MessageResponse(message="User banned successfully")
+
+
+@router.get("/audit", response_model=AuditResponse)
+async def audit(moderator: Moderator, session: Session, action: Annotated[AuditAction | None, Query()] = None,
+                target_user_id: Annotated[uuid.UUID | None, Query()] = None,
+                limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> AuditResponse:
+    """The moderation audit trail, newest first: resolutions, bans, automatic hides (actor null); none about you."""
+    entries, next_offset = await _service(session).audit(moderator.id, action, target_user_id, limit, offset)
+    return AuditResponse(entries=entries, next_offset=next_offset)

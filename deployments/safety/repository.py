@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Block, Match, Message, Report, User, UserProfile, canonical_pair
+from models import Block, Match, Message, ModerationAudit, Report, User, UserProfile, canonical_pair
 
 OPEN_STATUSES = ("pending", "reviewing")
+
+# Reporters who count towards hiding someone: their report is recent and not dismissed, their
+# account was older than `:min_age` when they filed it and is not banned, and they could have met
+# the person before filing: a match between them (active or ended) or a feed that showed them.
+_QUALIFYING_REPORTERS = text("""
+SELECT count(DISTINCT r.reporter_id)
+  FROM reports r JOIN users u ON u.id = r.reporter_id
+ WHERE r.reported_user_id = :target AND r.created_at >= :since AND r.status <> 'dismissed'
+   AND u.banned_at IS NULL AND u.created_at <= r.created_at - CAST(:min_age AS interval)
+   AND (EXISTS (SELECT 1 FROM matches m
+                 WHERE ((m.user1_id = r.reporter_id AND m.user2_id = :target)
+                        OR (m.user1_id = :target AND m.user2_id = r.reporter_id))
+                   AND m.matched_at <= r.created_at)
+        OR EXISTS (SELECT 1 FROM feed_impressions f
+                    WHERE f.viewer_id = r.reporter_id AND f.candidate_id = :target
+                      AND f.first_shown_at <= r.created_at))
+""")
 
 
 class SafetyRepository:
@@ -43,17 +60,48 @@ class SafetyRepository:
             .values(is_moderator=granted).returning(User.id))
         return result.scalar_one_or_none()
 
-    async def set_hidden(self, user_id: uuid.UUID, hidden: bool) -> None:
+    async def is_moderator(self, user_id: uuid.UUID) -> bool | None:
+        """The account's moderator flag; None when there is no such (undeleted) account."""
+        result = await self.session.execute(
+            select(User.is_moderator).where(User.id == user_id, User.deleted_at.is_(None)))
+        return result.scalar_one_or_none()
+
+    async def set_hidden(self, user_id: uuid.UUID, hidden: bool) -> bool:
+        """True when this call changed the flag."""
         value = func.now() if hidden else None
         condition = User.hidden_at.is_(None) if hidden else User.hidden_at.is_not(None)
-        await self.session.execute(update(User).where(User.id == user_id, condition).values(hidden_at=value))
+        result = await self.session.execute(
+            update(User).where(User.id == user_id, condition).values(hidden_at=value).returning(User.id))
+        return result.scalar_one_or_none() is not None
 
     async def ban(self, user_id: uuid.UUID, reason: str) -> bool:
-        """True when this call banned the user, False when they already were."""
+        """True when this call banned the user, False when they already were. Never a moderator
+        (the role is taken back from the command line first)."""
         result = await self.session.execute(
-            update(User).where(User.id == user_id, User.banned_at.is_(None))
+            update(User).where(User.id == user_id, User.banned_at.is_(None), User.is_moderator.is_(False))
             .values(banned_at=func.now(), ban_reason=reason).returning(User.id))
         return result.scalar_one_or_none() is not None
+
+    # --- audit -------------------------------------------------------------------------------------
+
+    async def audit(self, action: str, *, actor_id: uuid.UUID | None, target_user_id: uuid.UUID | None,
+                    report_id: uuid.UUID | None = None, details: dict | None = None) -> None:
+        """Append to the trail, in the caller's transaction: the entry commits with the action or not at all."""
+        await self.session.execute(insert(ModerationAudit).values(
+            actor_id=actor_id, action=action, target_user_id=target_user_id, report_id=report_id,
+            details=details or {}))
+
+    async def list_audit(self, viewer_id: uuid.UUID, action: str | None, target_user_id: uuid.UUID | None,
+                         limit: int, offset: int) -> list[ModerationAudit]:
+        """Newest first, leaving out entries about the viewer themselves."""
+        query = select(ModerationAudit).where(ModerationAudit.target_user_id.is_distinct_from(viewer_id))
+        if action is not None:
+            query = query.where(ModerationAudit.action == action)
+        if target_user_id is not None:
+            query = query.where(ModerationAudit.target_user_id == target_user_id)
+        result = await self.session.execute(
+            query.order_by(ModerationAudit.created_at.desc(), ModerationAudit.id.desc()).limit(limit).offset(offset))
+        return list(result.scalars())
 
     # --- blocks ------------------------------------------------------------------------------------
 
@@ -121,12 +169,11 @@ class SafetyRepository:
         result = await self.session.execute(insert(Report).values(**values).returning(Report.id))
         return result.scalar_one()
 
-    async def distinct_reporters_since(self, reported_id: uuid.UUID, since: datetime) -> int:
-        """Reporters whose report is not dismissed: a dismissed report no longer counts towards hiding."""
+    async def qualifying_reporters_since(self, reported_id: uuid.UUID, since: datetime,
+                                         min_account_age: timedelta) -> int:
+        """Distinct reporters that count towards hiding (see `_QUALIFYING_REPORTERS`)."""
         result = await self.session.execute(
-            select(func.count(func.distinct(Report.reporter_id)))
-            .where(Report.reported_user_id == reported_id, Report.created_at >= since,
-                   Report.status != "dismissed"))
+            _QUALIFYING_REPORTERS, {"target": reported_id, "since": since, "min_age": min_account_age})
         return int(result.scalar_one())
 
     async def open_reports_against(self, reported_id: uuid.UUID, excluding: uuid.UUID) -> int:
@@ -136,9 +183,12 @@ class SafetyRepository:
                    Report.status.in_(OPEN_STATUSES)))
         return int(result.scalar_one())
 
-    async def list_reports(self, status: str | None, limit: int, offset: int) -> list[tuple[Report, User]]:
-        """Oldest first: the queue is worked in the order reports came in."""
-        query = select(Report, User).join(User, User.id == Report.reported_user_id)
+    async def list_reports(self, viewer_id: uuid.UUID, status: str | None, limit: int,
+                           offset: int) -> list[tuple[Report, User]]:
+        """Oldest first: the queue is worked in the order reports came in. Reports about the viewer
+        are left out: a moderator never reads who reported them, or the evidence."""
+        query = (select(Report, User).join(User, User.id == Report.reported_user_id)
+                 .where(Report.reported_user_id != viewer_id))
         if status is not None:
             query = query.where(Report.status == status)
         result = await self.session.execute(
@@ -163,7 +213,9 @@ class SafetyRepository:
             .values(status=status, resolution_note=note,
                     resolved_at=func.now() if final else None, resolved_by=by))
 
-    async def close_open_reports(self, reported_id: uuid.UUID, by: uuid.UUID, note: str) -> None:
-        await self.session.execute(
+    async def close_open_reports(self, reported_id: uuid.UUID, by: uuid.UUID, note: str) -> list[uuid.UUID]:
+        result = await self.session.execute(
             update(Report).where(Report.reported_user_id == reported_id, Report.status.in_(OPEN_STATUSES))
-            .values(status="actioned", resolved_at=func.now(), resolved_by=by, resolution_note=note))
+            .values(status="actioned", resolved_at=func.now(), resolved_by=by, resolution_note=note)
+            .returning(Report.id))
+        return list(result.scalars())

@@ -8,13 +8,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.moderation_audit import AUDIT_ACTIONS
 from models.report import REPORT_STATUSES
 
 ReportReason = Literal["inappropriate_behavior", "harassment", "spam", "fake_profile", "underage", "scam",
                        "offline_behavior", "other"]
 ReportStatus = Literal["pending", "reviewing", "actioned", "dismissed"]
 Resolution = Literal["reviewing", "actioned", "dismissed"]
+AuditAction = Literal["report_resolved", "user_banned", "user_auto_hidden"]
 assert set(ReportStatus.__args__) == set(REPORT_STATUSES)  # the API and the CHECK constraint agree
+assert set(AuditAction.__args__) == set(AUDIT_ACTIONS)
 
 MAX_DESCRIPTION = 1000
 
@@ -141,3 +144,20 @@ class BanRequest(BaseModel):
         if not value.strip():
             raise ValueError("reason must not be blank")
         return value.strip()
+
+
+class AuditEntry(BaseModel):
+    """One moderation action: who (`actor_id`, null when the system acted), what, to whom, when."""
+    id: uuid.UUID
+    actor_id: uuid.UUID | None
+    action: AuditAction
+    target_user_id: uuid.UUID | None
+    report_id: uuid.UUID | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class AuditResponse(BaseModel):
+    success: bool = True
+    entries: list[AuditEntry]
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page")

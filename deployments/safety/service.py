@@ -15,15 +15,18 @@ from deployments.auth.repository import AuthRepository
 from deployments.events import EventBus
 from deployments.matching.repository import MatchingRepository
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import (BlockedUser, Evidence, EvidenceMatch, EvidenceMessage, ReportOut,
-                                        ReportRequest)
-from kit.errors import NotFound, Unprocessable
+from deployments.safety.schemas import (AuditEntry, BlockedUser, Evidence, EvidenceMatch, EvidenceMessage,
+                                        ReportOut, ReportRequest)
+from kit.errors import Forbidden, NotFound, Unprocessable
 from kit.settings import Settings
 from models import Report, User
 
 log = logging.getLogger("app.safety")
 FOLD_WINDOW = timedelta(hours=24)
 AUTO_HIDE_WINDOW = timedelta(hours=24)
+# A reporter's account must have been this old when they reported for the report to count
+# towards hiding: a handful of fresh accounts cannot take someone out of every feed.
+REPORTER_MIN_ACCOUNT_AGE = timedelta(days=1)
 EVIDENCE_MESSAGES = 100
 
 
@@ -98,7 +101,7 @@ class SafetyService:
             outcome = ReportOutcome(existing.id, folded=True)
         else:
             outcome = ReportOutcome(await self._file(reporter_id, body), folded=False)
-            await self._maybe_hide(reported_id, now)
+            await self._maybe_hide(reported_id, outcome.report_id, now)
         if body.block:
             outcome.block = await self._block(reporter_id, reported_id)
         return outcome
@@ -124,12 +127,19 @@ class SafetyService:
                             messages=[EvidenceMessage.model_validate(m, from_attributes=True) for m in messages])
         return match.id, evidence.model_dump(mode="json")
 
-    async def _maybe_hide(self, reported_id: uuid.UUID, now: datetime) -> None:
+    async def _maybe_hide(self, reported_id: uuid.UUID, report_id: uuid.UUID, now: datetime) -> None:
+        """Hide the profile, pending review, once enough reporters who could have met the person
+        (a match, past or present, or a feed that showed them) and whose accounts were a day old
+        reported them within 24 h. Every other report only waits in the moderation queue."""
         await self.repo.lock_reported(reported_id)
-        reporters = await self.repo.distinct_reporters_since(reported_id, now - AUTO_HIDE_WINDOW)
-        if reporters >= self.settings.report_auto_hide_threshold:
-            await self.repo.set_hidden(reported_id, True)
-            log.info("user %s hidden after %d reports in 24h, pending review", reported_id, reporters)
+        reporters = await self.repo.qualifying_reporters_since(reported_id, now - AUTO_HIDE_WINDOW,
+                                                               REPORTER_MIN_ACCOUNT_AGE)
+        threshold = self.settings.report_auto_hide_threshold
+        if reporters >= threshold and await self.repo.set_hidden(reported_id, True):
+            await self.repo.audit("user_auto_hidden", actor_id=None, target_user_id=reported_id, report_id=report_id,
+                                  details={"qualifying_reporters": reporters, "threshold": threshold,
+                                           "window_hours": int(AUTO_HIDE_WINDOW.total_seconds() // 3600)})
+            log.info("user %s hidden after %d qualifying reports in 24h, pending review", reported_id, reporters)
 
 
 def render_report(report: Report, reported: User) -> ReportOut:
@@ -147,35 +157,59 @@ class ModerationService:
     def __init__(self, repo: SafetyRepository, auth: AuthRepository) -> None:
         self.repo, self.auth = repo, auth
 
-    async def reports(self, status: str | None, limit: int, offset: int) -> list[ReportOut]:
-        return [render_report(r, u) for r, u in await self.repo.list_reports(status, limit, offset)]
+    async def reports(self, moderator_id: uuid.UUID, status: str | None, limit: int, offset: int) -> list[ReportOut]:
+        rows = await self.repo.list_reports(moderator_id, status, limit, offset)
+        return [render_report(r, u) for r, u in rows]
 
     async def resolve(self, moderator_id: uuid.UUID, report_id: uuid.UUID, status: str,
                       note: str | None) -> ReportOut:
+        """A report about the moderator is a 404, exactly like an unknown report (their queue never
+        shows it); one they filed themselves is a 403: someone else judges it."""
         report = await self.repo.lock_report(report_id)
-        if report is None:
+        if report is None or report.reported_user_id == moderator_id:
             raise NotFound("Report not found", code="report_not_found")
+        if report.reporter_id == moderator_id:
+            raise Forbidden("Another moderator must resolve a report you filed", code="cannot_resolve_own_report")
+        previous = report.status
         await self.repo.resolve(report.id, status, moderator_id, note)
         # Hiding was provisional, pending review. A dismissal lifts it once nothing else is open
         # against the user; an upheld ("actioned") report keeps the profile out of feeds.
+        unhidden = False
         if status == "dismissed" and not await self.repo.open_reports_against(report.reported_user_id, report.id):
-            await self.repo.set_hidden(report.reported_user_id, False)
+            unhidden = await self.repo.set_hidden(report.reported_user_id, False)
+        await self.repo.audit("report_resolved", actor_id=moderator_id, target_user_id=report.reported_user_id,
+                              report_id=report.id, details={"status": status, "previous_status": previous,
+                                                            "note": note, "unhid_user": unhidden})
         log.info("report %s set to %s by moderator %s", report.id, status, moderator_id)
         row = await self.repo.report_with_user(report.id)
         return render_report(*row)
 
     async def ban(self, moderator_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> list[Removal]:
-        """Ban, end every session and match, and close the open reports against the user."""
+        """Ban, end every session and match, and close the open reports against the user.
+
+        Another moderator answers exactly like an unknown user (404): a moderator account, even a
+        compromised one, can neither ban the team nor find out who is on it. A moderator is banned
+        by taking the role back on the command line first."""
         if user_id == moderator_id:
             raise Unprocessable("You cannot ban yourself", code="cannot_ban_self")
-        if not await self.repo.user_exists(user_id):
+        if await self.repo.is_moderator(user_id) is not False:
             raise NotFound("User not found", code="user_not_found")
-        if await self.repo.ban(user_id, reason):
+        newly = await self.repo.ban(user_id, reason)
+        if newly:
             log.info("user %s banned by moderator %s", user_id, moderator_id)
         await self.auth.revoke_all_sessions(user_id, "banned")
-        await self.repo.close_open_reports(user_id, moderator_id, f"User banned: {reason}")
+        closed = await self.repo.close_open_reports(user_id, moderator_id, f"User banned: {reason}")
         ended = await self.repo.end_all_matches(user_id, moderator_id, "banned")
+        await self.repo.audit("user_banned", actor_id=moderator_id, target_user_id=user_id, details={
+            "reason": reason, "already_banned": not newly, "reports_closed": [str(r) for r in closed],
+            "matches_ended": [str(match_id) for match_id, _ in ended]})
         return [Removal(match_id, [user_id, other]) for match_id, other in ended]
+
+    async def audit(self, moderator_id: uuid.UUID, action: str | None, target_user_id: uuid.UUID | None,
+                    limit: int, offset: int) -> tuple[list[AuditEntry], int | None]:
+        rows = await self.repo.list_audit(moderator_id, action, target_user_id, limit + 1, offset)
+        entries = [AuditEntry.model_validate(row, from_attributes=True) for row in rows[:limit]]
+        return entries, (offset + limit if len(rows) > limit else None)
 
 
 async def announce_removals(events: EventBus, removals: list[Removal]) -> None:

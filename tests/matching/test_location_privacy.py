@@ -26,7 +26,11 @@ def sweep(clat: float, clon: float, dlon: float, dlat: float) -> list[tuple[floa
     return [(clat, clon + s * km_lon) for s in steps] + [(clat + s * km_lat, clon) for s in steps]
 
 
-async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_cell(member, feed, client, settings):
+async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_cell(member, feed, client, settings,
+                                                                                      app):
+    # Without the hourly limits on moves and feed pages: this measures what each query reveals.
+    app.state.settings = settings.model_copy(update={"rate_location_updates_per_hour": 10_000,
+                                                     "rate_feed_pages_per_hour": 10_000})
     grid = settings.feed_grid_km
     clat, clon, dlat, dlon = cell_of(40.7128, -74.0060, grid)
     # Two victims in opposite corners of the same cell, more than a kilometre apart.

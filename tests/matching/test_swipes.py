@@ -117,13 +117,13 @@ async def test_swiping_an_unknown_or_deleted_user_is_a_404(member, swipe, db):
     assert (await swipe(alice, gone)).status_code == 404
 
 
-async def test_swiping_a_blocked_user_is_a_422_in_both_directions(member, swipe, block, db):
+async def test_swiping_across_a_block_is_a_404_in_both_directions(member, swipe, block, db):
     alice, bob, carol = await member(), await member(), await member()
     await block(alice, bob)
     await block(carol, alice)
     for target in (bob, carol):
         response = await swipe(alice, target, "like")
-        assert response.status_code == 422 and response.json()["error"]["code"] == "user_blocked"
+        assert response.status_code == 404 and response.json()["error"]["code"] == "user_not_found"
     assert await db.fetchval("SELECT count(*) FROM swipes") == 0
 
 

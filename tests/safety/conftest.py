@@ -72,3 +72,26 @@ async def add_message(db, match_id: uuid.UUID, sender: TestUser, content: str) -
     return await db.fetchval(
         "INSERT INTO messages (match_id, sender_id, content, seq) VALUES ($1, $2, $3, $4) RETURNING id",
         match_id, sender.id, content, seq)
+
+
+async def age_account(db, user: TestUser, days: int = 2) -> None:
+    """Make the account `days` old (reports from accounts under a day old never hide anyone)."""
+    await db.execute("UPDATE users SET created_at = now() - make_interval(days => $2) WHERE id = $1", user.id, days)
+
+
+async def saw_in_feed(db, viewer: TestUser, candidate: TestUser) -> None:
+    """Record that `viewer`'s feed showed `candidate` an hour ago, as a served feed page would."""
+    await db.execute("INSERT INTO feed_impressions (viewer_id, candidate_id, first_shown_at) "
+                     "VALUES ($1, $2, now() - interval '1 hour')", viewer.id, candidate.id)
+
+
+@pytest.fixture
+def credible_reporter(client, settings, db):
+    """`await credible_reporter(target)`: a member whose reports count towards hiding `target`:
+    a two-day-old account whose feed has shown the target."""
+    async def make(target: TestUser, **profile) -> TestUser:
+        user = await make_member(client, settings.sms_outbox, **profile)
+        await age_account(db, user)
+        await saw_in_feed(db, user, target)
+        return user
+    return make

@@ -69,7 +69,7 @@ async def test_after_a_block_neither_side_can_swipe_on_the_other(client, alice, 
     await block(client, alice, bob)
     for who, whom in ((alice, bob), (bob, alice)):
         response = await swipe(who, whom, "like")
-        assert response.status_code == 422 and response.json()["error"]["code"] == "user_blocked"
+        assert response.status_code == 404 and response.json()["error"]["code"] == "user_not_found"
     assert await db.fetchval("SELECT count(*) FROM swipes") == 0
 
 
@@ -92,7 +92,7 @@ async def test_a_swipe_racing_a_block_cannot_make_a_match(app, client, alice, bo
             await asyncio.sleep(0.01)
         await session.commit()
     response = await racing
-    assert response.status_code == 422 and response.json()["error"]["code"] == "user_blocked"
+    assert response.status_code == 404 and response.json()["error"]["code"] == "user_not_found"
     assert await db.fetchval("SELECT count(*) FROM matches") == 0
 
 
@@ -113,10 +113,11 @@ async def test_a_block_racing_a_mutual_like_ends_the_new_match(app, client, alic
     assert await match_ids(client, alice) == [] and await match_ids(client, bob) == []
 
 
-async def test_reaching_the_report_threshold_takes_the_profile_out_of_feeds(client, settings, alice, bob, feed):
+async def test_reaching_the_report_threshold_takes_the_profile_out_of_feeds(client, settings, alice, bob, feed,
+                                                                          credible_reporter):
     assert bob.id in ids(await feed(alice))
     for n in range(settings.report_auto_hide_threshold):
-        reporter = await make_member(client, settings.sms_outbox)
+        reporter = await credible_reporter(bob)
         response = await client.post("/api/v1/safety/report", headers=reporter.headers, json={
             "reported_user_id": str(bob.id), "reason": "fake_profile", "block": False})
         assert response.status_code == 200

@@ -146,16 +146,16 @@ async def test_resolving_an_unknown_report_is_a_404(client, moderator):
     assert (await resolve(client, moderator, uuid.uuid4(), "dismissed")).status_code == 404
 
 
-async def hide_by_three(client, settings, target) -> list[str]:
+async def hide_by_three(client, credible_reporter, target) -> list[str]:
     ids = []
     for n in range(3):
-        reporter = await make_member(client, settings.sms_outbox)
+        reporter = await credible_reporter(target)
         ids.append(await file_report(client, reporter, target, block=False))
     return ids
 
 
-async def test_dismissing_every_open_report_lifts_an_automatic_hide(client, settings, moderator, bob, db):
-    ids = await hide_by_three(client, settings, bob)
+async def test_dismissing_every_open_report_lifts_an_automatic_hide(client, credible_reporter, moderator, bob, db):
+    ids = await hide_by_three(client, credible_reporter, bob)
     for report_id in ids[:-1]:
         await resolve(client, moderator, report_id, "dismissed")
         assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
@@ -164,8 +164,8 @@ async def test_dismissing_every_open_report_lifts_an_automatic_hide(client, sett
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is None
 
 
-async def test_an_actioned_report_keeps_the_profile_hidden(client, settings, moderator, bob, db):
-    ids = await hide_by_three(client, settings, bob)
+async def test_an_actioned_report_keeps_the_profile_hidden(client, credible_reporter, moderator, bob, db):
+    ids = await hide_by_three(client, credible_reporter, bob)
     for report_id in ids[:-1]:
         await resolve(client, moderator, report_id, "dismissed")
     report = (await resolve(client, moderator, ids[-1], "actioned")).json()["report"]
@@ -173,10 +173,10 @@ async def test_an_actioned_report_keeps_the_profile_hidden(client, settings, mod
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
 
 
-async def test_dismissed_reports_stop_counting_towards_a_new_hide(client, settings, moderator, bob, db):
-    for report_id in await hide_by_three(client, settings, bob):
+async def test_dismissed_reports_stop_counting_towards_a_new_hide(client, credible_reporter, moderator, bob, db):
+    for report_id in await hide_by_three(client, credible_reporter, bob):
         await resolve(client, moderator, report_id, "dismissed")
-    await file_report(client, await make_member(client, settings.sms_outbox), bob)
+    await file_report(client, await credible_reporter(bob), bob)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is None
 
 

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 
-from tests.factories import make_member
 from tests.safety.conftest import add_message, make_match
 
 REASONS = ["inappropriate_behavior", "harassment", "spam", "fake_profile", "underage", "scam",
@@ -170,10 +169,10 @@ async def test_without_a_match_the_evidence_is_empty_but_present(client, alice, 
     assert row["match_id"] is None and json.loads(row["evidence"])["messages"] == []
 
 
-async def test_three_distinct_reporters_within_a_day_hide_the_profile(client, settings, bob, db):
+async def test_three_distinct_reporters_within_a_day_hide_the_profile(client, credible_reporter, bob, db):
     for n in range(3):
         assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is None
-        reporter = await make_member(client, settings.sms_outbox, first_name=f"R{n}")
+        reporter = await credible_reporter(bob, first_name=f"R{n}")
         await report(client, reporter, bob, block=False)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
 
@@ -184,18 +183,18 @@ async def test_one_reporter_repeating_themselves_does_not_hide_anyone(client, al
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is None
 
 
-async def test_old_reports_do_not_count_towards_hiding(client, settings, bob, db):
+async def test_old_reports_do_not_count_towards_hiding(client, credible_reporter, bob, db):
     for n in range(2):
-        reporter = await make_member(client, settings.sms_outbox)
+        reporter = await credible_reporter(bob)
         await report(client, reporter, bob)
     await db.execute("UPDATE reports SET created_at = now() - interval '25 hours'")
-    await report(client, await make_member(client, settings.sms_outbox), bob)
+    await report(client, await credible_reporter(bob), bob)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is None
 
 
-async def test_the_hide_threshold_is_configurable(client, settings, app, alice, bob, db):
+async def test_the_hide_threshold_is_configurable(client, settings, app, credible_reporter, bob, db):
     app.state.settings = settings.model_copy(update={"report_auto_hide_threshold": 1})
-    await report(client, alice, bob)
+    await report(client, await credible_reporter(bob), bob)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
 
 
