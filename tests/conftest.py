@@ -113,12 +113,19 @@ async def app(settings):
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings, backends=None):
-    """An app built from `settings`, started, with an httpx client in front of it."""
+async def started(settings: Settings, backends=None):
+    """An app built from `settings`, its lifespan running."""
     from deployments.app import create_app
 
     application = create_app(settings, backends=backends)
     async with application.router.lifespan_context(application):
+        yield application
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, backends=None):
+    """An app built from `settings`, started, with an httpx client in front of it."""
+    async with started(settings, backends) as application:
         transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http

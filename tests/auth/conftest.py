@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import httpx
 import pytest
 
-
-@contextlib.asynccontextmanager
-async def _started(settings):
-    from deployments.app import create_app
-
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
+from tests.conftest import started
 
 
 @pytest.fixture
 def app_with(settings):
     """`async with app_with(rate_otp_global_per_hour=2) as app:` — a started app for changed settings."""
-    return lambda **changes: _started(settings.model_copy(update=changes))
+    return lambda **changes: started(settings.model_copy(update=changes))
 
 
 def client_at(application, address: str) -> httpx.AsyncClient:
