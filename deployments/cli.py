@@ -26,9 +26,9 @@ from kit.security import mask_phone
 from kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-# Measured in bench/RESULTS.md: direct ingress + HAProxy is several times faster than the default proxy.
-# On one machine, Serve's controller checks its deployments every 0.5 s instead of 0.1 s: idle, it
-# used 4.7% of a core, 2.1% with 0.5 s (deploys and recoveries notice changes up to 0.4 s later).
+# Direct ingress + HAProxy: faster than Serve's default proxy (numbers: docs/bench-history.md, gateway).
+# On one machine, Serve's controller checks its deployments every 0.5 s instead of 0.1 s: polling less
+# often it idles at less CPU, and deploys and recoveries notice changes up to 0.4 s later.
 SERVE_ENV = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1",
              "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5"}
 # The local head listens on this machine only; Ray turns token auth on by itself when a

@@ -24,9 +24,9 @@ log = logging.getLogger("app.chat")
 MAX_URL_CHARS = 2048
 SHARD_CALL_TIMEOUT_S = 5.0
 SHARD_BATCH_S = 0.5  # coalescing window for shard updates (the shard is a cache; nothing waits on it).
-# Every Ray call costs a shard process ~2 ms of CPU here, mostly in Ray's C++ core: the four
-# MatchShards used 17% of a core at 300 msg/s with 100 ms windows, 10% with 250 ms, and 7% at
-# 500 msg/s with 500 ms (bench/RESULTS.md). Typing is not batched: it is a direct call.
+# Every Ray call costs the shard process CPU whatever it carries (mostly Ray's C++ core), so a longer
+# window means fewer calls, and nothing waits on a cache (numbers: bench/RESULTS.md and
+# docs/bench-history.md). Typing is not batched: it is a direct call.
 
 
 def message_dict(message: Message | StoredMessage) -> dict:
