@@ -1,4 +1,4 @@
-"""Command line: `python -m deployments.cli run | migrate | moderator PHONE`.
+"""Command line: `python -m deployments.cli run | migrate | deploy | moderator PHONE`.
 
 `run` is what `make run` calls: embedded PostgreSQL/Redis when no URLs are set, migrations,
 a local Ray, `serve deploy serve_config.yaml`, then waits; Ctrl-C or SIGTERM stops all of it.
@@ -206,6 +206,21 @@ def migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def deploy(args: argparse.Namespace) -> int:
+    """What cluster.yaml deploys with, on the head: serve_config.yaml bound to HOST:PORT. Settings
+    decide the address, so a reachable HOST needs APP_ENV=production (or ALLOW_INSECURE_DEV=1)
+    before anything is deployed."""
+    settings = load_settings()
+    config = derived_serve_config(settings, settings.data_dir / "serve_config.deploy.yaml")
+    try:
+        deploy_config(Path(ray_bin("serve")), config, dict(os.environ), args.dashboard_port, attempts=3)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    step(f"deployed serve_config.yaml on {settings.host}:{settings.port}")
+    return 0
+
+
 def moderator(args: argparse.Namespace) -> int:
     from deployments.safety.cli import grant_moderator
     from kit.embedded import ensure_services
@@ -228,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the whole stack locally (make run)").set_defaults(func=run)
     commands.add_parser("migrate", help="apply database migrations to DATABASE_URL").set_defaults(func=migrate)
+    cluster = commands.add_parser("deploy", help="serve deploy serve_config.yaml on HOST:PORT (cluster.yaml)")
+    cluster.add_argument("--dashboard-port", type=int, default=8265)
+    cluster.set_defaults(func=deploy)
     grant = commands.add_parser("moderator", help="give the account with this phone number the moderator role")
     grant.add_argument("phone")
     grant.set_defaults(func=moderator)
