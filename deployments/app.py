@@ -19,7 +19,7 @@ from deployments.events import EventBus
 from deployments.matching.service import FeedAreas
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import install_error_handlers
-from kit.http import BodySizeLimit, RequestTimeout
+from kit.http import BodySizeLimit, InflightPerAddress, RequestTimeout
 from kit.logging import configure_logging
 from kit.redis import RateLimiter, make_redis
 from kit.security import TokenError, decode_token
@@ -120,6 +120,9 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
                        upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024},
                        upload_guard=lambda token: _access_token_valid(settings, token))
     app.add_middleware(RequestTimeout, seconds=settings.request_timeout_s)
+    # Outside the others so a refused request costs nothing; inside the proxy-headers middleware
+    # (which must stay outermost) so it counts the true client address.
+    app.add_middleware(InflightPerAddress, limit=settings.http_max_inflight_per_address)
     for router in _routers():
         app.include_router(router)
     app.openapi = lambda: _openapi(app)

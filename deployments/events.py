@@ -140,9 +140,17 @@ class EventBus:
         except RedisError as exc:
             log.warning("could not publish %s: %s", ", ".join(b[1] for b in batch), exc)
 
-    async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None) -> None:
-        """Close the sockets of one session (logout), or of every session (ban) when None."""
-        await self.to_users([user_id], "_session_ended", {"session_id": str(session_id) if session_id else None})
+    async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None,
+                            reason: str | None = None) -> None:
+        """Close the sockets of one session (logout, refresh reuse, expiry), or of every session
+        of the user when None (a ban). `reason` reaches the clients in `session_ended`; without
+        one, a single session reads "revoked" and every session "banned". Call it only after
+        the revocation is committed (`kit.db.after_commit`, or a background task): a replica
+        that hears it may re-read the session at once."""
+        data = {"session_id": str(session_id) if session_id else None}
+        if reason:
+            data["reason"] = reason
+        await self.to_users([user_id], "_session_ended", data)
 
     async def pair_blocked(self, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> None:
         """Stop every realtime event between the two at once, on every replica (safety calls this

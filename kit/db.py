@@ -6,9 +6,10 @@ rolls back when it raises, so a failed request leaves nothing half-written.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit.errors import AppError
 from kit.security import mask_phones_in
+
+log = logging.getLogger("app.db")
 
 
 def async_url(url: str) -> str:
@@ -79,6 +82,22 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def after_commit(session: AsyncSession, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    """Run `await action(*args)` once the request's unit of work has committed, also when the
+    request ends in an error that commits (`AppError.commit`); never after a rollback. For
+    announcements that must not precede the change they announce (a revoked session), and that
+    must happen on error paths too, where FastAPI's background tasks do not run."""
+    session.info.setdefault("after_commit", []).append((action, args))
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for action, args in session.info.pop("after_commit", []):
+        try:
+            await action(*args)
+        except Exception:  # the commit stands; an announcement failing must not turn it into a 500
+            log.exception("after-commit action %s failed", getattr(action, "__qualname__", action))
+
+
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         try:
@@ -86,6 +105,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
         except AppError as exc:
             if exc.commit:
                 await session.commit()
+                await _run_after_commit(session)
             else:
                 await session.rollback()
             raise
@@ -94,6 +114,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            await _run_after_commit(session)
 
 
 # scope="function": commit before the response is sent, so an acknowledged write is durable.

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.addresses import address_key
+
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -118,12 +120,53 @@ class RequestTimeout:
                                   f"The request took longer than {self.seconds:g} s and was cancelled")
 
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+class InflightPerAddress:
+    """At most `limit` HTTP requests of one client address in flight on this replica at once;
+    the next answers 429 `too_many_concurrent_requests` at once, without reading its body.
+
+    Serve counts every in-flight request against the replica's `max_ongoing_requests` and
+    queues everything past it, so without this one client holding thousands of slow requests
+    (slow-loris: headers sent, body trickled) would stall everyone on the replica. Addresses are
+    grouped as the rate limits group them (`kit.addresses.address_key`: IPv6 by /64), read from
+    the ASGI scope, which the proxy-headers middleware has already set to the true client.
+    Websockets are capped separately (`WS_MAX_SOCKETS_PER_ADDRESS`, across replicas)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.inflight: dict[str, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        key = address_key(client[0]) if client else "unknown"
+        count = self.inflight.get(key, 0)
+        if count >= self.limit:
+            await _send_error(send, 429, "too_many_concurrent_requests",
+                              "Too many requests in progress from this network; retry shortly",
+                              [(b"retry-after", b"1")])
+            return
+        self.inflight[key] = count + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            left = self.inflight[key] - 1
+            if left:
+                self.inflight[key] = left
+            else:
+                del self.inflight[key]  # the table holds only addresses with requests in flight
+
+
+async def _send_error(send: Send, status: int, code: str, message: str,
+                      extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = _error_body(code, message)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
+    headers.extend(extra_headers or [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

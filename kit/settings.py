@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     jwt_audience: str = "dating-app"
     access_token_ttl_s: int = Field(24 * 3600, ge=60)
     refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=300)
+    # Sessions: a hard lifetime whatever the rotations (401 `session_expired` past it).
+    session_max_age_s: int = Field(90 * 24 * 3600, ge=60)
+    # Realtime sockets (docs/websocket.md): authenticate within ws_auth_timeout_s; every socket's
+    # session is re-read from PostgreSQL at least every ws_session_recheck_s, and an acting frame
+    # trusts a replica's last reading of it for at most ws_session_cache_s.
+    ws_auth_timeout_s: float = Field(3.0, gt=0)
+    ws_session_recheck_s: float = Field(30.0, gt=0, le=60)
+    ws_session_cache_s: float = Field(5.0, ge=0, le=60)
+    ws_max_sockets_per_user: int = Field(5, ge=1)       # across replicas; the next one is refused (4429)
+    ws_max_sockets_per_address: int = Field(200, ge=1)  # across replicas, unauthenticated ones included
+    # In-flight HTTP requests per client address on one replica (429 past it): Serve counts each
+    # one against the replica's max_ongoing_requests, which one slow client must not fill.
+    http_max_inflight_per_address: int = Field(64, ge=1)
     otp_secret: str = ""  # HMAC key for stored OTP codes; derived from jwt_secret when empty
     otp_ttl_s: int = Field(300, ge=30)
     otp_max_attempts: int = Field(5, ge=1)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deployments.auth.repository import AuthRepository
+from deployments.auth.service import end_reason
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
 from kit.errors import Forbidden, Unauthorized
@@ -18,6 +19,13 @@ from kit.security import TokenError, decode_token
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/verify-otp")
 ACTIVITY_RESOLUTION = timedelta(minutes=5)
+# What a request (or a socket's `authenticate`) of an ended session is told: message, code.
+REFUSALS = {
+    "revoked": ("This session has ended; log in again", "session_revoked"),
+    "banned": ("This account is no longer active", "account_inactive"),
+    "account_deleted": ("This account is no longer active", "account_inactive"),
+    "expired": ("This session has reached its maximum age; log in again", "session_expired"),
+}
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,10 @@ async def current_user(
         raise Unauthorized(str(exc), code="invalid_token") from exc
     repo = AuthRepository(session)
     caller = await repo.load_caller(claims.session_id, claims.user_id)
-    if caller is None:
-        raise Unauthorized("Session not found; log in again", code="session_revoked")
-    if caller.revoked_at is not None:
-        raise Unauthorized("This session has ended; log in again", code="session_revoked")
-    if caller.banned_at is not None or caller.deleted_at is not None:
-        raise Unauthorized("This account is no longer active", code="account_inactive")
+    ended = end_reason(caller, settings.session_max_age_s)
+    if ended is not None:
+        message, code = REFUSALS.get(ended, REFUSALS["revoked"])
+        raise Unauthorized(message, code=code)
     await limiter.hit("api", str(caller.user_id), settings.rate_api_per_hour, 3600,
                       message="API request limit reached; slow down")
     now = datetime.now(UTC)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuthSession, OtpChallenge, User
+
+_CALLER_COLUMNS = (User.id.label("user_id"), User.is_moderator, User.banned_at, User.deleted_at, User.last_active_at,
+                   AuthSession.id.label("session_id"), AuthSession.revoked_at, AuthSession.revoke_reason,
+                   AuthSession.created_at.label("session_created_at"))
 
 
 class AuthRepository:
@@ -99,15 +104,22 @@ class AuthRepository:
 
     async def load_caller(self, session_id: uuid.UUID, user_id: uuid.UUID):
         """What every authenticated request checks (user id, is_moderator, banned_at, deleted_at,
-        last_active_at, session_id, revoked_at), in one query; None when the user or session is gone.
-        Plain columns, not ORM objects: this runs on every request."""
+        last_active_at, session_id, revoked_at, revoke_reason, session_created_at), in one query;
+        None when the user or session is gone. Plain columns, not ORM objects: this runs on every request."""
         result = await self.session.execute(
-            select(User.id.label("user_id"), User.is_moderator, User.banned_at, User.deleted_at, User.last_active_at,
-                   AuthSession.id.label("session_id"), AuthSession.revoked_at)
-            .join(AuthSession, AuthSession.user_id == User.id)
+            select(*_CALLER_COLUMNS).join(AuthSession, AuthSession.user_id == User.id)
             .where(AuthSession.id == session_id, User.id == user_id)
         )
         return result.first()
+
+    async def session_states(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """`load_caller`'s columns for many sessions in one query (the sockets' periodic re-check);
+        a session that no longer exists is absent."""
+        result = await self.session.execute(
+            select(*_CALLER_COLUMNS).join(AuthSession, AuthSession.user_id == User.id)
+            .where(AuthSession.id.in_(session_ids))
+        )
+        return {row.session_id: row for row in result}
 
     async def touch_activity(self, user_id: uuid.UUID) -> None:
         await self.session.execute(update(User).where(User.id == user_id).values(last_active_at=func.now()))

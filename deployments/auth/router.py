@@ -11,8 +11,8 @@ from deployments.auth.dependencies import CurrentUser, bearer, bearer_token
 from deployments.auth.repository import AuthRepository
 from deployments.auth.schemas import (MessageResponse, RefreshResponse, SendOtpRequest, SendOtpResponse, UserOut,
                                       VerifyOtpRequest, VerifyOtpResponse)
-from deployments.auth.service import OtpService, SessionService
-from kit.db import Session
+from deployments.auth.service import OtpService, SessionEnded, SessionService
+from kit.db import Session, after_commit
 from kit.deps import AppSettings, ClientIp, Limiter
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -38,10 +38,15 @@ async def verify_otp(body: VerifyOtpRequest, request: Request, session: Session,
 
 
 @router.post("/refresh-token", response_model=RefreshResponse)
-async def refresh_token(session: Session, settings: AppSettings,
+async def refresh_token(request: Request, session: Session, settings: AppSettings,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> RefreshResponse:
     """Trade the refresh token (as the Bearer credential) for a new access and refresh token."""
-    tokens = await SessionService(AuthRepository(session), settings).refresh(bearer_token(credentials))
+    try:
+        tokens = await SessionService(AuthRepository(session), settings).refresh(bearer_token(credentials))
+    except SessionEnded as ended:  # reuse or past its lifetime: the session is revoked, close its sockets
+        after_commit(session, request.app.state.events.session_ended, ended.user_id, ended.session_id,
+                     ended.reason)
+        raise
     return RefreshResponse(token=tokens.access, refresh_token=tokens.refresh, expires_in=tokens.expires_in)
 
 
@@ -49,5 +54,5 @@ async def refresh_token(session: Session, settings: AppSettings,
 async def logout(caller: CurrentUser, request: Request, session: Session, settings: AppSettings) -> MessageResponse:
     """End this session: its access and refresh tokens stop working at once."""
     await SessionService(AuthRepository(session), settings).end(caller.session_id)
-    await request.app.state.events.session_ended(caller.id, caller.session_id)
+    after_commit(session, request.app.state.events.session_ended, caller.id, caller.session_id, "logout")
     return MessageResponse(message="Logged out successfully")

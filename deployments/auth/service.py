@@ -6,6 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from deployments.auth.budgets import SmsBudget
 from deployments.auth.phones import PhonePolicy, normalize_phone  # noqa: F401 (safety's CLI imports it from here)
@@ -28,9 +29,44 @@ class InvalidOtp(AppError):
     commit = True  # the wrong guess must be counted even though the request fails
 
 
-class RefreshReused(AppError):
-    status, code = 401, "refresh_token_reused"
-    commit = True  # the session is revoked as the answer to reuse
+class SessionEnded(AppError):
+    """A refresh that ended its session: the revocation commits, then its sockets are told."""
+    status = 401
+    commit = True
+    reason = "revoked"
+
+    def __init__(self, message: str, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        super().__init__(message)
+        self.user_id, self.session_id = user_id, session_id
+
+
+class RefreshReused(SessionEnded):
+    code, reason = "refresh_token_reused", "refresh_reuse"
+
+
+class SessionExpired(SessionEnded):
+    code, reason = "session_expired", "expired"
+
+
+def end_reason(caller: Any, max_age_s: int, now: datetime | None = None) -> str | None:
+    """Why a session no longer admits its tokens (`load_caller`'s row; None: it still does).
+    The names are the `reason` of the socket event `session_ended`."""
+    if caller is None:
+        return "revoked"
+    if caller.revoked_at is not None:
+        return caller.revoke_reason or "revoked"
+    if caller.banned_at is not None:
+        return "banned"
+    if caller.deleted_at is not None:
+        return "account_deleted"
+    if session_deadline(caller.session_created_at, max_age_s) <= (now or datetime.now(UTC)):
+        return "expired"
+    return None
+
+
+def session_deadline(created_at: datetime, max_age_s: int) -> datetime:
+    """The hard end of a session (SESSION_MAX_AGE_S after login), whatever its rotations."""
+    return created_at + timedelta(seconds=max_age_s)
 
 
 @dataclass
@@ -114,10 +150,16 @@ class SessionService:
         session = await self.repo.lock_session(claims.session_id)
         if session is None or session.user_id != claims.user_id or session.revoked_at is not None:
             raise Unauthorized("This session has ended; log in again", code="session_revoked")
+        if session_deadline(session.created_at, self.settings.session_max_age_s) <= datetime.now(UTC):
+            # The hard lifetime: rotations do not extend it. Log in again.
+            await self.repo.revoke_session(session.id, "expired")
+            raise SessionExpired("This session has reached its maximum age; log in again",
+                                 session.user_id, session.id)
         if not digest_matches(session.refresh_jti_hash, token_fingerprint(claims.jti)):
             # A rotated token came back: someone holds a copy. End the whole session.
             await self.repo.revoke_session(session.id, "refresh_reuse")
-            raise RefreshReused("Refresh token was already used; the session has been ended")
+            raise RefreshReused("Refresh token was already used; the session has been ended",
+                                session.user_id, session.id)
         refresh, refresh_jti, _ = issue_token(self.settings, claims.user_id, session.id, "refresh")
         await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti))
         access, _, ttl = issue_token(self.settings, claims.user_id, session.id, "access")

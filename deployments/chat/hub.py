@@ -29,6 +29,7 @@ log = logging.getLogger("app.chat.hub")
 OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
 CLOSE = object()             # outbox sentinel: close after what is queued
 SUBSCRIBE_CONFIRM_S = 2.0
+SESSION_ENDED = "This session has ended; log in again"
 
 
 @dataclass(eq=False)
@@ -43,6 +44,7 @@ class Connection:
     outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
     writer: asyncio.Task | None = None
     closing: bool = False
+    session_ends_at: float = float("inf")   # the session's hard end, SESSION_MAX_AGE_S (epoch seconds)
     session_key: str = field(init=False)  # str(session_id), compared for every event
 
     def __post_init__(self) -> None:
@@ -70,6 +72,18 @@ class Connection:
             self.outbox.get_nowait()
             self.outbox.put_nowait((CLOSE, code, reason))
 
+    def end_session(self, reason: str) -> None:
+        """The session ended (logout, refresh reuse, ban, expiry): drop what is still queued
+        (nothing more reaches a revoked session), say why, close 4401. The `error` frame is kept
+        for clients written before the `session_ended` event existed."""
+        if self.closing:
+            return
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self.send("session_ended", {"reason": reason, "message": SESSION_ENDED})
+        self.send("error", {"code": "session_ended", "reason": reason, "message": SESSION_ENDED})
+        self.close(4401, "session ended")
+
     def start(self) -> None:
         """Begin writing the outbox (authentication is complete)."""
         self.writer = asyncio.create_task(self._write_loop())
@@ -87,14 +101,15 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, redis_url: str, blocks_loader: Any = None) -> None:
+    def __init__(self, redis_url: str, blocks_loader: Any = None, auth_timeout_s: float = 3.0) -> None:
         # Its own client: the shared one has a 2 s socket timeout, wrong for a blocking subscriber.
         self.redis = aioredis.from_url(redis_url, decode_responses=True, socket_connect_timeout=2,
                                        health_check_interval=30)
         self.pubsub = self.redis.pubsub()
         self.by_user: dict[str, set[Connection]] = {}
         self.blocks_loader = blocks_loader  # async (user_id) -> set[str], refreshes block sets
-        self.auth_timeout_s = 10.0
+        self.auth_timeout_s = auth_timeout_s
+        self.guard: Any = None  # the SessionGuard, told when a revocation is announced
         self.idle_timeout_s = 90.0
         self.replica_id = uuid.uuid4().hex[:8]
         self._confirm: dict[str, asyncio.Future] = {}
@@ -260,10 +275,13 @@ class Hub:
         """Events for the replicas, never forwarded to clients."""
         if event == "_session_ended":
             session = data.get("session_id")
-            for conn in list(conns):
-                if session is None or conn.session_key == session:
-                    conn.send("error", {"code": "session_ended", "message": "This session has ended; log in again"})
-                    conn.close(4401, "session ended")
+            # No session named: every session of the user (a ban).
+            reason = str(data.get("reason") or ("revoked" if session else "banned"))
+            ended = [conn for conn in conns if session is None or conn.session_key == session]
+            if self.guard is not None:
+                self.guard.forget({conn.session_key for conn in ended} | ({session} if session else set()))
+            for conn in ended:
+                conn.end_session(reason)
         elif event == "_blocked":
             other = str(data.get("user_id"))
             for conn in conns:
@@ -295,6 +313,17 @@ class Hub:
         finally:
             for payload in self._held.pop(user_id, []):
                 self.route(user_id, payload)
+
+    def end_sessions(self, reasons: dict[str, str]) -> int:
+        """End this replica's sockets of the sessions named (session id -> reason); how many."""
+        ended = 0
+        for conns in list(self.by_user.values()):
+            for conn in list(conns):
+                reason = reasons.get(conn.session_key)
+                if reason is not None and not conn.closing:
+                    conn.end_session(reason)
+                    ended += 1
+        return ended
 
     def spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)

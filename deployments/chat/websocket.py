@@ -12,11 +12,15 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, WebSocket
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from deployments.auth.dependencies import REFUSALS
 from deployments.auth.repository import AuthRepository
+from deployments.auth.service import end_reason, session_deadline
+from deployments.chat.guard import SocketSlots, address_slots, user_slots
 from deployments.chat.hub import Connection, Hub
 from deployments.chat.repository import ChatRepository
 from deployments.chat.schemas import MarkReadRequest, SendMessageRequest
 from deployments.chat.service import ChatService
+from kit.addresses import address_key
 from kit.errors import AppError, RateLimited, as_input_error
 from kit.security import TokenError, decode_token
 
@@ -26,7 +30,7 @@ log = logging.getLogger("app.chat.ws")
 MAX_FRAME_BYTES = 64 * 1024
 FRAMES_PER_WINDOW, FRAME_WINDOW_S = 120, 10.0  # per socket, on top of the per-user message limit
 ALLOW_TTL_S = 10.0                             # how long a socket trusts "participant of an active match"
-UNAUTHORIZED, IDLE = 4401, 4408
+UNAUTHORIZED, IDLE, TOO_MANY = 4401, 4408, 4429
 
 
 class TypingEvent(BaseModel):
@@ -63,12 +67,15 @@ async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int
         pass
 
 
-async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connection | None:
-    """The first frame must be `authenticate` {token} within the timeout; tokens never come from the URL."""
+async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub, slot: str) -> Connection | None:
+    """The first frame must be `authenticate` {token} within the timeout; tokens never come from the URL.
+    The socket then takes a slot of the user's cap under the name `slot` (the caller releases it
+    when the socket ends; this function does when it refuses the socket after taking it)."""
+    slots: SocketSlots = app.state.socket_slots
     try:
         message = await asyncio.wait_for(websocket.receive(), hub.auth_timeout_s)
     except asyncio.TimeoutError:
-        await _refuse(websocket, "auth_timeout", "Authenticate within 10 seconds of connecting")
+        await _refuse(websocket, "auth_timeout", f"Authenticate within {hub.auth_timeout_s:g} seconds of connecting")
         return None
     if message["type"] == "websocket.disconnect":
         return None
@@ -83,6 +90,10 @@ async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connect
     except TokenError as exc:
         await _refuse(websocket, "invalid_token", str(exc))
         return None
+    if not await slots.acquire(user_slots(claims.user_id), slot, app.state.settings.ws_max_sockets_per_user):
+        await _refuse(websocket, "too_many_sockets", "Too many open sockets for this account; close one or "
+                                                     "retry later", close_code=TOO_MANY)
+        return None
     conn = Connection(websocket, claims.user_id, claims.session_id, float(claims.expires_at))
     conn.send("authenticated", {"user_id": str(claims.user_id)})  # first in the outbox, before any event
     # Subscribe before checking the session, so a logout racing with this connect still closes it.
@@ -94,6 +105,7 @@ async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connect
         problem = ("unavailable", "Try again shortly")
     if problem is not None:
         await hub.remove(conn)
+        await slots.release(user_slots(conn.user_id), slot)
         await _refuse(websocket, *problem, close_code=1011 if problem[0] == "unavailable" else UNAUTHORIZED)
         return None
     conn.start()
@@ -101,12 +113,14 @@ async def _authenticate(websocket: WebSocket, app: FastAPI, hub: Hub) -> Connect
 
 
 async def _check_caller(app: FastAPI, conn: Connection) -> tuple[str, str] | None:
+    max_age_s = app.state.settings.session_max_age_s
     async with app.state.sessionmaker() as session:
         caller = await AuthRepository(session).load_caller(conn.session_id, conn.user_id)
-        if caller is None or caller.revoked_at is not None:
-            return "session_revoked", "This session has ended; log in again"
-        if caller.banned_at is not None or caller.deleted_at is not None:
-            return "account_inactive", "This account is no longer active"
+        ended = end_reason(caller, max_age_s)
+        if ended is not None:
+            message, code = REFUSALS.get(ended, REFUSALS["revoked"])
+            return code, message
+        conn.session_ends_at = session_deadline(caller.session_created_at, max_age_s).timestamp()
         conn.blocked = {str(u) for u in await ChatRepository(session).blocked_ids(conn.user_id)}
     return None
 
@@ -116,28 +130,38 @@ async def realtime(websocket: WebSocket) -> None:
     """Realtime events (new_match, new_message, message_read, user_typing, ...): see docs/websocket.md."""
     app: FastAPI = websocket.app
     hub: Hub = app.state.chat_hub
+    slots: SocketSlots = app.state.socket_slots
     await websocket.accept()
-    conn = await _authenticate(websocket, app, hub)
-    if conn is None:
+    slot = uuid.uuid4().hex  # this socket's name in the per-address and per-user counts
+    address = address_slots(address_key(websocket.client.host if websocket.client else "unknown"))
+    if not await slots.acquire(address, slot, app.state.settings.ws_max_sockets_per_address):
+        await _refuse(websocket, "too_many_sockets", "Too many open sockets from this network; retry later",
+                      close_code=TOO_MANY)
         return
+    conn = None
     try:
-        await _serve(conn, app, hub)
+        conn = await _authenticate(websocket, app, hub, slot)
+        if conn is not None:
+            await _serve(conn, app, hub)
     finally:
-        _leave(conn, app)
-        await hub.remove(conn)
+        if conn is not None:
+            _leave(conn, app)
+            await hub.remove(conn)
+            await slots.release(user_slots(conn.user_id), slot)
+        await slots.release(address, slot)
 
 
 async def _serve(conn: Connection, app: FastAPI, hub: Hub) -> None:
     window_start, frames = time.monotonic(), 0
     while not conn.closing:
-        timeout = min(hub.idle_timeout_s, hub.token_deadline(conn))
+        timeout = min(hub.idle_timeout_s, hub.token_deadline(conn), _session_left(conn))
         try:
             async with asyncio.timeout(timeout):  # unlike wait_for, no extra task per frame
                 message = await conn.websocket.receive()
         except TimeoutError:
             _expire(conn, hub)
             continue
-        if message["type"] == "websocket.disconnect":
+        if message["type"] == "websocket.disconnect" or conn.closing:  # nothing is acted on after a close
             return
         now = time.monotonic()
         if now - window_start > FRAME_WINDOW_S:
@@ -153,8 +177,14 @@ async def _serve(conn: Connection, app: FastAPI, hub: Hub) -> None:
         await _dispatch(conn, app, *parsed)
 
 
+def _session_left(conn: Connection) -> float:
+    return max(0.0, conn.session_ends_at - time.time())
+
+
 def _expire(conn: Connection, hub: Hub) -> None:
-    if hub.token_deadline(conn) <= 0:
+    if _session_left(conn) <= 0:
+        conn.end_session("expired")
+    elif hub.token_deadline(conn) <= 0:
         conn.send("error", {"code": "token_expired", "message": "Access token expired; reconnect with a new one"})
         conn.close(UNAUTHORIZED, "token expired")
     else:
@@ -168,6 +198,11 @@ async def _dispatch(conn: Connection, app: FastAPI, event: str, data: dict) -> N
     handler = HANDLERS.get(event)
     if handler is None:
         conn.send("error", {"code": "unknown_event", "message": f"Unknown event {event[:40]!r}", "event": event[:40]})
+        return
+    # Every acting frame re-checks the session (a missed `_session_ended` must not let it act).
+    ended = await app.state.chat_hub.guard.check(conn)
+    if ended is not None:
+        app.state.chat_hub.end_sessions({conn.session_key: ended})
         return
     try:
         await handler(conn, app, data)

@@ -4,6 +4,7 @@ directly in the database, and a small websocket client."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -43,15 +44,37 @@ async def stop_server(server: uvicorn.Server, task: asyncio.Task) -> None:
     await asyncio.wait_for(task, 30)
 
 
-@pytest.fixture
-async def live(settings):
+@contextlib.asynccontextmanager
+async def serving_live(settings):
+    """The app built from `settings` under a real uvicorn server."""
     from deployments.app import create_app
 
     app = create_app(settings)
     server, task, port = await start_server(app)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=WAIT_S) as http:
-        yield Live(app, http, f"ws://127.0.0.1:{port}/ws", settings.sms_outbox)
-    await stop_server(server, task)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=WAIT_S) as http:
+            yield Live(app, http, f"ws://127.0.0.1:{port}/ws", settings.sms_outbox)
+    finally:
+        await stop_server(server, task)
+
+
+@pytest.fixture
+async def live(settings):
+    async with serving_live(settings) as served:
+        yield served
+
+
+@pytest.fixture
+def live_with(settings):
+    """`async with live_with(ws_session_cache_s=0) as live:` — a live server for changed settings."""
+    return lambda **changes: serving_live(settings.model_copy(update=changes))
+
+
+@pytest.fixture
+async def replicas(settings):
+    """Two gateway replicas (two app instances) on one PostgreSQL and Redis."""
+    async with serving_live(settings) as first, serving_live(settings) as second:
+        yield [first, second]
 
 
 async def make_match(db, a: TestUser, b: TestUser, active: bool = True) -> uuid.UUID:

@@ -6,30 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
-import pytest
 import redis.asyncio as aioredis
 
 from deployments.events import decode_event
-from tests.chat.conftest import WAIT_S, Live, connect, pair, start_server, stop_server
+from tests.chat.conftest import connect, pair
 from tests.factories import login
-
-
-@pytest.fixture
-async def replicas(settings):
-    from deployments.app import create_app
-
-    started, lives = [], []
-    for _ in range(2):
-        app = create_app(settings)
-        server, task, port = await start_server(app)
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=WAIT_S)
-        started.append((server, task, http))
-        lives.append(Live(app, http, f"ws://127.0.0.1:{port}/ws", settings.sms_outbox))
-    yield lives
-    for server, task, http in started:
-        await http.aclose()
-        await stop_server(server, task)
 
 
 class Published:

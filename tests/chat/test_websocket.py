@@ -222,7 +222,8 @@ async def test_logout_closes_that_sessions_sockets_only(live, db, sockets, setti
     ending, staying = await connect(live, user), await connect(live, other_session)
     sockets.append(staying)
     assert (await live.http.post("/api/v1/auth/logout", headers=user.headers)).status_code == 200
-    assert (await ending.next())["data"]["code"] == "session_ended"
+    assert (await ending.next()) == {"event": "session_ended", "data": {
+        "reason": "logout", "message": "This session has ended; log in again"}}
     assert await closed_with(ending) == 4401
     await staying.send("ping")
     assert (await staying.next())["event"] == "pong"
