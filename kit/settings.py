@@ -83,7 +83,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON bodies; uploads have their own limit
     trust_forwarded_for: bool = False
 
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Absolute photo URLs start with it; empty: http://HOST:PORT (127.0.0.1 for a wildcard HOST),
+    # so `PORT=18731 make run` hands out URLs on the port it serves.
+    public_base_url: str = ""
     media_backend: Literal["local", "s3"] = "local"
     media_dir: Path | None = None  # defaults to data_dir/media
     media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
@@ -152,6 +154,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _public_base_url_follows_bind(self) -> "Settings":
+        if not self.public_base_url:
+            self.public_base_url = f"http://{url_host(self.host)}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _dev_outbox(self) -> "Settings":
         # With the console provider a developer reads codes from this file instead of a phone.
         if self.sms_outbox is None and self.app_env == "development" and self.sms_provider == "console":
@@ -180,6 +188,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def url_host(host: str) -> str:
+    """HOST as it goes into a URL: a wildcard bind address is reached on loopback, IPv6 in brackets."""
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def insecure_bind_message(host: str, app_env: str) -> str:

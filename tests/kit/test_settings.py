@@ -102,3 +102,18 @@ def test_an_unknown_region_code_in_the_sms_allow_list_is_named():
     with pytest.raises(ValidationError) as info:
         Settings(sms_allowed_countries="US,UK")
     assert "SMS_ALLOWED_COUNTRIES" in str(info.value) and "UK" in str(info.value)
+
+
+@pytest.mark.parametrize("env, url", [
+    ({"PORT": "18731"}, "http://127.0.0.1:18731"),
+    ({"HOST": "localhost", "PORT": "9000"}, "http://localhost:9000"),
+    ({"HOST": "0.0.0.0", "ALLOW_INSECURE_DEV": "1"}, "http://127.0.0.1:8000"),
+    ({"HOST": "::1", "PORT": "8080"}, "http://[::1]:8080"),
+    ({"PORT": "18731", "PUBLIC_BASE_URL": "https://api.example.org/"}, "https://api.example.org"),
+])
+def test_public_base_url_follows_host_and_port_unless_set(monkeypatch, env, url):
+    for name in ("HOST", "PORT", "PUBLIC_BASE_URL", "ALLOW_INSECURE_DEV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).public_base_url == url
