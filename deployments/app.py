@@ -17,6 +17,7 @@ from actors.ring import LocalHandle, ShardRing
 from deployments.auth.sms import make_sms_provider
 from deployments.events import EventBus
 from deployments.matching.service import FeedAreas
+from kit.addresses import ClientAddress
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import install_error_handlers
 from kit.http import BodySizeLimit, InflightPerAddress, RequestTimeout
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
     # Outside the others so a refused request costs nothing; inside the proxy-headers middleware
     # (which must stay outermost) so it counts the true client address.
     app.add_middleware(InflightPerAddress, limit=settings.http_max_inflight_per_address)
+    # Added last, so outermost: every layer and route sees the true client address.
+    app.add_middleware(ClientAddress, trusted_proxies=settings.trusted_proxy_networks)
     for router in _routers():
         app.include_router(router)
     app.openapi = lambda: _openapi(app)

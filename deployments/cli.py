@@ -29,8 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Direct ingress + HAProxy: faster than Serve's default proxy (numbers: docs/bench-history.md, gateway).
 # On one machine, Serve's controller checks its deployments every 0.5 s instead of 0.1 s: polling less
 # often it idles at less CPU, and deploys and recoveries notice changes up to 0.4 s later.
+# Serve's HAProxy starts through deployments/haproxy_edge.sh: Ray's generated config adds no
+# X-Forwarded-For, so every client looked like 127.0.0.1 to the app; the wrapper makes HAProxy set
+# it to the peer's address (replacing the client's own) and binds its stats ports to loopback.
 SERVE_ENV = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1",
-             "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5"}
+             "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
+             "RAY_SERVE_HAPROXY_BINARY_PATH": str(ROOT / "deployments" / "haproxy_edge.sh"),
+             "HAPROXY_EDGE_PYTHON": sys.executable}
 # The local head listens on this machine only; Ray turns token auth on by itself when a
 # ~/.ray/auth_token exists, and the CLI would then fail to deploy. Clusters set their own.
 LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
@@ -96,8 +101,15 @@ def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.
     """A local Ray head that lives exactly as long as the returned process: `--block` makes
     `ray start` stop the processes it started when it is terminated, so stopping our Ray
     never touches another local Ray (a test run's). The dashboard port is explicit because
-    8265 may belong to that other Ray, and `serve deploy` must talk to ours."""
+    8265 may belong to that other Ray, and `serve deploy` must talk to ours.
+
+    Every Ray port listens on loopback only: with the node address 127.0.0.1 Ray binds GCS,
+    raylet, object manager, workers, dashboard agent and metrics to it, and the dashboard
+    host and the client server are set to it explicitly. Serve's HAProxy stats ports are
+    bound to loopback by haproxy_edge.py. Only the app's PORT (HOST) faces clients, and
+    Serve's replica ports, which Ray binds on all interfaces in HAProxy mode."""
     head = subprocess.Popen([ray_bin("ray"), "start", "--head", "--block", "--port=0", "--disable-usage-stats",
+                             "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
                              "--include-dashboard=true", f"--dashboard-port={dashboard_port}",
                              f"--num-cpus={num_cpus}"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -15,6 +15,8 @@ import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kit.addresses import IPNetwork, parse_networks
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 
 
@@ -81,7 +83,11 @@ class Settings(BaseSettings):
     rate_api_per_hour: int = Field(1000, ge=1)
     rate_messages_per_minute: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON bodies; uploads have their own limit
-    trust_forwarded_for: bool = False
+    # Peers whose X-Forwarded-For is believed (comma-separated addresses/CIDRs); the client is the
+    # rightmost hop that is not one of them (kit/addresses.py). Empty: the TCP peer is the client
+    # (bare uvicorn). Serve's replicas get exactly their HAProxy (127.0.0.1) from serve_config.yaml.
+    trusted_proxies: str = ""
+    trust_forwarded_for: str | None = Field(None, exclude=True, repr=False)  # removed: refused below
 
     # Absolute photo URLs start with it; empty: http://HOST:PORT (127.0.0.1 for a wildcard HOST),
     # so `PORT=18731 make run` hands out URLs on the port it serves.
@@ -109,6 +115,21 @@ class Settings(BaseSettings):
     # grid of positions around someone to pin their cell.
     rate_feed_pages_per_hour: int = Field(60, ge=1)
     rate_location_updates_per_hour: int = Field(10, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo must stop the start, not silently trust nothing
+        return value
+
+    @field_validator("trust_forwarded_for")
+    @classmethod
+    def _no_trust_forwarded_for(cls, value: str | None) -> None:
+        # extra="ignore" would drop it silently, and the operator would think a proxy is trusted.
+        if value is not None:
+            raise ValueError("TRUST_FORWARDED_FOR was removed: list your proxies' addresses in "
+                             "TRUSTED_PROXIES (CIDRs) instead; X-Forwarded-For is only believed from them")
+        return None
 
     @field_validator("public_base_url")
     @classmethod
@@ -170,6 +191,10 @@ class Settings(BaseSettings):
     def sms_countries(self) -> frozenset[str]:
         """Regions whose numbers may be texted a code; empty means every country."""
         return frozenset(filter(None, self.sms_allowed_countries.split(",")))
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def otp_key(self) -> bytes:

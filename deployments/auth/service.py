@@ -97,7 +97,7 @@ class OtpService:
     async def verify(self, raw_phone: str, code: str, client_ip: str) -> User:
         phone = self.policy.check(raw_phone).e164  # the same refusals as send-otp: no oracle here either
         cap = self.settings.otp_max_attempts
-        if await self.limiter.peek("login_fail", client_ip, HOUR, fail_closed=True) >= \
+        if await self.limiter.peek("login_fail", address_key(client_ip), HOUR, fail_closed=True) >= \
                 self.settings.rate_login_failures_per_hour:
             raise RateLimited("Too many failed verifications from this network; try again later",
                               RateLimiter._retry_after(HOUR), code="too_many_attempts")
