@@ -17,6 +17,7 @@ from actors.match_shard import MatchShard
 from actors.ring import ShardRing
 from actors.user_shard import UserShard
 from deployments.app import Backends, create_app
+from deployments.health import readiness
 from deployments.matching.ranker import FeedRanker
 from deployments.media import MediaProcessor
 from kit.settings import Settings, get_settings
@@ -52,7 +53,16 @@ class Gateway:
         )
 
     def __serve_build_asgi_app__(self) -> Any:
-        return create_app(get_settings(), backends=self._backends)
+        # Not `self.app`: Serve's ingress wrapper defines that read-only property.
+        self.fastapi_app = create_app(get_settings(), backends=self._backends)
+        return self.fastapi_app
+
+    async def check_health(self) -> None:
+        """Serve's replica check (every `health_check_period_s`, serve_config.yaml) is `/readyz`'s:
+        Serve restarts a replica after three failures in a row, and a new one must pass it first."""
+        failed = await readiness(self.fastapi_app)
+        if failed:
+            raise RuntimeError("Gateway not ready: unreachable " + ", ".join(failed))
 
 
 def _decline_permessage_deflate() -> None:
