@@ -45,6 +45,8 @@ async def test_a_phone_login_and_profile_round_trip_through_ray_serve(served):
     phone = "+12025550999"
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         assert (await http.get("/health")).json()["services"]["backends"] == "ray"
+        # Shards are Ray actors and the ranker a Serve deployment here: /readyz reaches both.
+        assert (await http.get("/readyz")).json() == {"success": True, "status": "ready"}
         assert (await http.post("/api/v1/auth/send-otp", json={"phone_number": phone})).status_code == 200
         verified = await http.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": _code(outbox, phone)})
         assert verified.status_code == 200
