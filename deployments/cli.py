@@ -38,7 +38,11 @@ SERVE_ENV = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY"
              "HAPROXY_EDGE_PYTHON": sys.executable}
 # The local head listens on this machine only; Ray turns token auth on by itself when a
 # ~/.ray/auth_token exists, and the CLI would then fail to deploy. Clusters set their own.
-LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+# RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 is Ray's single-machine mode (the default off Linux): the
+# node address becomes 127.0.0.1 (`ray start` otherwise swaps 127.0.0.1 for the LAN address) and
+# Ray binds its gRPC servers and agents to loopback instead of every interface; no node can join.
+LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
+                 "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def step(message: str) -> None:
@@ -103,11 +107,15 @@ def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.
     never touches another local Ray (a test run's). The dashboard port is explicit because
     8265 may belong to that other Ray, and `serve deploy` must talk to ours.
 
-    Every Ray port listens on loopback only: with the node address 127.0.0.1 Ray binds GCS,
-    raylet, object manager, workers, dashboard agent and metrics to it, and the dashboard
-    host and the client server are set to it explicitly. Serve's HAProxy stats ports are
-    bound to loopback by haproxy_edge.py. Only the app's PORT (HOST) faces clients, and
-    Serve's replica ports, which Ray binds on all interfaces in HAProxy mode."""
+    Ray listens on loopback only, with one exception Ray hard-codes: in single-machine mode
+    (LOCAL_RAY_ENV) the node address is 127.0.0.1, so GCS, raylet (node and object manager),
+    every worker's gRPC server, the client server (10001), dashboard agent, runtime-env agent
+    and metrics exporters bind it; the dashboard host is set to it here; HAProxy's stats (8404)
+    and Prometheus (9101) frontends are moved to it by haproxy_edge.py; Serve's fallback proxy
+    (8500) and replica ingress ports (30000+) follow http_options.host (127.0.0.1 unless HOST
+    says otherwise), like the app's own PORT. The exception: each Serve replica's
+    inter-deployment gRPC server binds every interface ("[::]:0" in Ray's replica code, no
+    setting to change it)."""
     head = subprocess.Popen([ray_bin("ray"), "start", "--head", "--block", "--port=0", "--disable-usage-stats",
                              "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
                              "--include-dashboard=true", f"--dashboard-port={dashboard_port}",
