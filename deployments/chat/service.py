@@ -87,13 +87,12 @@ class ChatService:
         self.repo, self.settings, self.limiter = repo, settings, limiter
 
     async def authorize(self, user_id: uuid.UUID, match_id: uuid.UUID) -> MatchAccess:
-        """Participants of an active, unblocked match pass; strangers get 404, the rest 403."""
+        """Participants of an active, unblocked match pass; strangers get 404, the rest 403.
+        A block answers exactly like an ended match, so nobody can learn they were blocked."""
         access = await self.repo.access(match_id)
         if access is None or not access.has(user_id):
             raise NotFound("Match not found", code="match_not_found")
-        if access.blocked:
-            raise Forbidden("You can no longer message this person", code="match_blocked")
-        if not access.is_active:
+        if access.blocked or not access.is_active:
             raise Forbidden("This match has ended", code="match_inactive")
         return access
 

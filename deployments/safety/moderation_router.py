@@ -46,7 +46,7 @@ async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, r
     """Ban a user: sessions, sockets and matches end, the number cannot log in again; a moderator is a 404."""
     removals = await _service(session).ban(moderator.id, user_id, body.reason)
     events = request.app.state.events
-    tasks.add_task(events.session_ended, user_id, None)
+    tasks.add_task(events.session_ended, user_id, None, "banned")
     tasks.add_task(announce_removals, events, removals)
     return MessageResponse(message="User banned successfully")
 

@@ -82,12 +82,15 @@ async def test_an_unmatched_pair_gets_403_and_nothing_is_stored(client, settings
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
 
 
-async def test_a_block_in_either_direction_is_a_403(client, settings, db):
+async def test_a_block_in_either_direction_answers_like_an_ended_match(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
+    c, d, ended_id = await pair(client, settings.sms_outbox, db)
+    await db.execute("UPDATE matches SET is_active = false WHERE id = $1", ended_id)
+    ended = (await send(client, c, ended_id)).json()
     await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", b.id, a.id)
     for user in (a, b):
         response = await send(client, user, match_id)
-        assert response.status_code == 403 and response.json()["error"]["code"] == "match_blocked"
+        assert response.status_code == 403 and response.json() == ended
     assert await db.fetchval("SELECT last_seq FROM matches WHERE id = $1", match_id) == 0
 
 

@@ -261,7 +261,7 @@ async def test_events_from_a_blocked_user_are_not_delivered(live, db, sockets):
     assert (await sb.next())["event"] == "match_removed"
     assert not [f for f in sb.seen if f["event"] == "new_match"]
     await sa.send("typing_start", {"match_id": str(match_id)})
-    assert (await sa.next("error"))["data"]["code"] == "match_blocked"
+    assert (await sa.next("error"))["data"]["code"] == "match_inactive"  # a block reads as an ended match
 
 
 async def test_match_removed_makes_the_replica_reread_blocks(live, db, sockets):
