@@ -95,10 +95,15 @@ def test_uvicorns_access_log_is_masked_and_still_formats():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
     access.addHandler(handler)
+    # A uvicorn server started by an earlier test may have disabled or quietened this logger.
+    disabled, level = access.disabled, access.level
+    access.disabled = False
     try:
         configure_logging("INFO")  # gives the handlers of uvicorn's (and Serve's) loggers the filter
+        access.setLevel(logging.INFO)
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/lookup?phone={PHONE}", "1.1", 200)
     finally:
         access.removeHandler(handler)
+        access.disabled, access.level = disabled, level
     text = stream.getvalue()
     assert f"/lookup?phone={MASKED}" in text and " 200" in text and _clean(text)
