@@ -6,13 +6,17 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
 from kit.db import async_url, mask_phones_in_errors
+from models.profile import Point
 
 config = context.config
 target_metadata = models.Base.metadata
+# Reflection (autogenerate, `alembic check`) reads user_profiles.location as the model's POINT.
+ischema_names.setdefault("point", Point)
 
 
 def _url() -> str:

@@ -23,6 +23,8 @@ class Message(Base):
         # Retries with the same client id return the first message instead of a duplicate.
         Index("uq_messages_client_id", "sender_id", "client_message_id", unique=True,
               postgresql_where=text("client_message_id IS NOT NULL")),
+        # Unread counts per match and sender touch only the unread rows.
+        Index("ix_messages_unread", "match_id", "sender_id", postgresql_where=text("NOT is_read")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -21,6 +21,7 @@ class ProfilePhoto(Base):
         # The media janitor asks whether a key is still referenced (migration 0002).
         Index("ix_profile_photos_storage_key", "storage_key"),
         Index("ix_profile_photos_thumbnail_key", "thumbnail_key"),
+        Index("ix_profile_photos_created_at", "created_at"),  # the feed index's incremental refresh (0003)
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (CheckConstraint, Computed, Date, DateTime, Float, ForeignKey, Integer, String, Text,
+from sqlalchemy import (CheckConstraint, Computed, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, func)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +33,8 @@ class UserProfile(Base):
         CheckConstraint("max_distance BETWEEN 1 AND 500", name="max_distance"),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude"),
+        Index("idx_profiles_location", "location", postgresql_using="gist"),
+        Index("ix_user_profiles_updated_at", "updated_at"),  # the feed index's incremental refresh (0003)
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -59,7 +61,10 @@ class UserProfile(Base):
 
 class UserInterest(Base):
     __tablename__ = "user_interests"
-    __table_args__ = (UniqueConstraint("user_id", "interest_name", name="uq_user_interests_user_interest"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "interest_name", name="uq_user_interests_user_interest"),
+        Index("ix_user_interests_created_at", "created_at"),  # the feed index's incremental refresh (0003)
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, func
+from sqlalchemy import Boolean, DateTime, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at, uuid_pk
@@ -13,6 +13,12 @@ from models.base import Base, created_at, uuid_pk
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        Index("idx_users_verified", "is_verified"),
+        # The feed index's incremental refresh reads users changed or active after a watermark (0003).
+        Index("ix_users_updated_at", "updated_at"),
+        Index("ix_users_last_active_at", "last_active_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     phone_number: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
