@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean moderator lock
+.PHONY: install run test lint bench clean moderator lock
 
 # Exact versions from the lock files, so a laptop, CI and every cluster node run the same code;
 # then the project itself without resolving again. requirements.lock: a server's packages;
@@ -27,6 +27,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# Ruff (lint rules and formatting) over the tree, mypy over the shipped packages; the
+# configuration of both is in pyproject.toml. `ruff format .` fixes what the second step reports.
+lint: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
 
 bench: $(STAMP)
 	@$(PY) -m bench $(BENCH_ARGS)
