@@ -1,6 +1,7 @@
 """Typed settings, read from environment variables (and an optional `.env`).
 
-Every field is listed in the README. `APP_ENV=production` refuses unsafe defaults.
+Every field is listed with its default and meaning in `.env.example`, which `python -m kit.env_example`
+writes from the descriptions below. `APP_ENV=production` refuses unsafe defaults.
 """
 
 from __future__ import annotations
@@ -23,98 +24,119 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    app_env: Literal["development", "test", "production"] = "development"
-    host: str = "127.0.0.1"
+    # Each description is one line of `.env.example` (python -m kit.env_example writes it).
+    app_env: Literal["development", "test", "production"] = Field(
+        "development", description="development, test or production (production refuses unsafe defaults)")
+    host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs APP_ENV=production")
     # Development mode (dev JWT secret, console SMS, fakes) on a real address only when asked for.
-    allow_insecure_dev: bool = False
-    port: int = Field(8000, ge=1, le=65535)
-    data_dir: Path = Path("var")
-    log_level: str = "INFO"
+    allow_insecure_dev: bool = Field(
+        False, description="true: development/test mode may bind a reachable HOST (never on a public address)")
+    port: int = Field(8000, ge=1, le=65535, description="Port to bind")
+    data_dir: Path = Field(Path("var"), description="Embedded PostgreSQL/Redis, local media and the SMS outbox")
+    log_level: str = Field("INFO", description="Python logging level")
 
     # Empty means "start the embedded server under data_dir" (make run) or fail (serve deploy).
-    database_url: str = ""
-    redis_url: str = ""
-    db_pool_size: int = Field(10, ge=1, le=200)
-    # HTTP requests only (websockets are exempt); 504 `request_timeout` past it.
-    request_timeout_s: float = Field(60.0, gt=0)
+    database_url: str = Field("", description="PostgreSQL (postgresql://user:pass@host:5432/db); empty: embedded")
+    redis_url: str = Field("", description="Redis (redis://host:6379/0); empty: embedded")
+    db_pool_size: int = Field(10, ge=1, le=200, description="Database connections per replica (overflow as many again)")
+    request_timeout_s: float = Field(
+        60.0, gt=0, description="HTTP requests only (websockets are exempt); 504 request_timeout past it")
 
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_issuer: str = "dating-backend"
-    jwt_audience: str = "dating-app"
-    access_token_ttl_s: int = Field(24 * 3600, ge=60)
-    refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=300)
-    # Sessions: a hard lifetime whatever the rotations (401 `session_expired` past it).
-    session_max_age_s: int = Field(90 * 24 * 3600, ge=60)
+    jwt_secret: str = Field(DEV_JWT_SECRET, description="HS256 key for tokens: 32+ random characters in production")
+    jwt_issuer: str = Field("dating-backend", description="Tokens' iss claim")
+    jwt_audience: str = Field("dating-app", description="Tokens' aud claim")
+    access_token_ttl_s: int = Field(24 * 3600, ge=60, description="Access token lifetime")
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=300, description="Refresh token lifetime")
+    session_max_age_s: int = Field(
+        90 * 24 * 3600, ge=60,
+        description="Hard lifetime of a login whatever the rotations (401 session_expired past it)")
     # Realtime sockets (docs/websocket.md): authenticate within ws_auth_timeout_s; every socket's
     # session is re-read from PostgreSQL at least every ws_session_recheck_s, and an acting frame
     # trusts a replica's last reading of it for at most ws_session_cache_s.
-    ws_auth_timeout_s: float = Field(3.0, gt=0)
-    ws_session_recheck_s: float = Field(30.0, gt=0, le=60)
-    ws_session_cache_s: float = Field(5.0, ge=0, le=60)
-    ws_max_sockets_per_user: int = Field(5, ge=1)       # across replicas; the next one is refused (4429)
-    ws_max_sockets_per_address: int = Field(200, ge=1)  # across replicas, unauthenticated ones included
-    # In-flight HTTP requests per client address on one replica (429 past it): Serve counts each
-    # one against the replica's max_ongoing_requests, which one slow client must not fill.
-    http_max_inflight_per_address: int = Field(64, ge=1)
-    otp_secret: str = ""  # HMAC key for stored OTP codes; derived from jwt_secret when empty
-    otp_ttl_s: int = Field(300, ge=30)
-    otp_max_attempts: int = Field(5, ge=1)
+    ws_auth_timeout_s: float = Field(3.0, gt=0, description="A socket must authenticate within this (else 4401)")
+    ws_session_recheck_s: float = Field(
+        30.0, gt=0, le=60, description="A socket's session is re-read from PostgreSQL at least this often")
+    ws_session_cache_s: float = Field(
+        5.0, ge=0, le=60, description="An acting frame trusts a replica's last reading of the session this long")
+    ws_max_sockets_per_user: int = Field(
+        5, ge=1, description="Open sockets per account across replicas; the next one is refused (4429)")
+    ws_max_sockets_per_address: int = Field(
+        200, ge=1, description="Open sockets per client address across replicas, unauthenticated ones included")
+    # Serve counts each in-flight request against the replica's max_ongoing_requests, which one
+    # slow client must not fill.
+    http_max_inflight_per_address: int = Field(
+        64, ge=1, description="HTTP requests of one client address in flight on one replica (429 past it)")
+    otp_secret: str = Field("", description="HMAC key for stored OTP codes; empty: derived from JWT_SECRET")
+    otp_ttl_s: int = Field(300, ge=30, description="Lifetime of a login code")
+    otp_max_attempts: int = Field(5, ge=1, description="Wrong guesses per number and hour")
 
-    sms_provider: Literal["console", "twilio"] = "console"
-    sms_outbox: Path | None = None
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
-    twilio_phone_number: str = ""
-    twilio_api_base: str = ""  # only for tests: a local fake of Twilio's HTTP API
+    sms_provider: Literal["console", "twilio"] = Field(
+        "console", description="console (codes appended to SMS_OUTBOX) or twilio")
+    sms_outbox: Path | None = Field(
+        None, description="Where the console provider appends codes; unset: DATA_DIR/sms_outbox.jsonl in development")
+    twilio_account_sid: str = Field("", description="Twilio account SID")
+    twilio_auth_token: str = Field("", description="Twilio auth token")
+    twilio_phone_number: str = Field("", description="Twilio sender number (E.164)")
+    twilio_api_base: str = Field("", description="Tests only: a local fake of Twilio's HTTP API")
 
-    stripe_secret_key: str = ""
-    stripe_api_base: str = ""  # only for tests: a local fake of Stripe's HTTP API
-    stripe_webhook_secret: str = ""  # whsec_...: enables POST /api/v1/billing/webhook
+    stripe_secret_key: str = Field("", description="Stripe secret key; empty: a dev provider that activates at once")
+    stripe_api_base: str = Field("", description="Tests only: a local fake of Stripe's HTTP API")
+    stripe_webhook_secret: str = Field("", description="whsec_...: enables POST /api/v1/billing/webhook")
 
-    rate_otp_per_hour: int = Field(3, ge=1)
-    otp_resend_cooldown_s: int = Field(60, ge=0)
-    rate_login_failures_per_hour: int = Field(5, ge=1)
-    # SMS pumping: codes go only to mobile numbers of these regions (comma-separated region codes,
-    # e.g. "US,CA,GB"; empty: every country, refused in production), within hourly budgets.
-    sms_allowed_countries: str = "US,CA"
-    rate_otp_per_ip_per_hour: int = Field(10, ge=1)
-    rate_otp_per_prefix_per_hour: int = Field(50, ge=1)  # per block of 10,000 numbers
-    rate_otp_global_per_hour: int = Field(1000, ge=1)
-    rate_api_per_hour: int = Field(1000, ge=1)
-    rate_messages_per_minute: int = Field(60, ge=1)
-    max_body_bytes: int = Field(1_048_576, ge=1024)  # JSON bodies; uploads have their own limit
-    # Peers whose X-Forwarded-For is believed (comma-separated addresses/CIDRs); the client is the
-    # rightmost hop that is not one of them (kit/addresses.py). Empty: the TCP peer is the client
-    # (bare uvicorn). Serve's replicas get exactly their HAProxy (127.0.0.1) from serve_config.yaml.
-    trusted_proxies: str = ""
+    rate_otp_per_hour: int = Field(3, ge=1, description="Codes texted per number and hour")
+    otp_resend_cooldown_s: int = Field(60, ge=0, description="Seconds before the same number may get another code")
+    rate_login_failures_per_hour: int = Field(
+        5, ge=1, description="Failed verifications per client address and hour (IPv6: per /64)")
+    # SMS pumping: codes go only to mobile numbers of these regions (empty: every country, refused
+    # in production), within hourly budgets.
+    sms_allowed_countries: str = Field(
+        "US,CA", description="Regions (comma-separated ISO codes) whose mobile numbers get codes; empty: every one")
+    rate_otp_per_ip_per_hour: int = Field(
+        10, ge=1, description="Codes texted per client address and hour (IPv6: per /64)")
+    rate_otp_per_prefix_per_hour: int = Field(
+        50, ge=1, description="Codes texted per block of 10,000 numbers and hour")
+    rate_otp_global_per_hour: int = Field(1000, ge=1, description="Codes texted per hour by the whole service")
+    rate_api_per_hour: int = Field(1000, ge=1, description="Authenticated requests per user and hour")
+    rate_messages_per_minute: int = Field(60, ge=1, description="Chat messages per user and minute")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON body in bytes (uploads: MEDIA_MAX_BYTES)")
+    # The client is the rightmost hop that is not one of them (kit/addresses.py). Serve's replicas
+    # get exactly their HAProxy (127.0.0.1) from serve_config.yaml.
+    trusted_proxies: str = Field(
+        "", description="Addresses/CIDRs (comma-separated) whose X-Forwarded-For is believed; empty: the TCP peer")
     trust_forwarded_for: str | None = Field(None, exclude=True, repr=False)  # removed: refused below
 
-    # Absolute photo URLs start with it; empty: http://HOST:PORT (127.0.0.1 for a wildcard HOST),
-    # so `PORT=18731 make run` hands out URLs on the port it serves.
-    public_base_url: str = ""
-    media_backend: Literal["local", "s3"] = "local"
-    media_dir: Path | None = None  # defaults to data_dir/media
-    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
-    media_max_pixels: int = Field(50_000_000, ge=10_000)
-    media_max_photos: int = Field(6, ge=1)
-    media_url_ttl_s: int = Field(7 * 24 * 3600, ge=60)
-    s3_bucket: str = ""
-    s3_endpoint_url: str = ""
-    s3_region: str = "us-east-1"
+    # Empty: http://HOST:PORT (127.0.0.1 for a wildcard HOST), so `PORT=18731 make run` hands out
+    # URLs on the port it serves.
+    public_base_url: str = Field("", description="Absolute photo URLs start with it; empty: http://HOST:PORT")
+    media_backend: Literal["local", "s3"] = Field(
+        "local", description="local (files under MEDIA_DIR, signed URLs) or s3")
+    media_dir: Path | None = Field(None, description="Local media root; unset: DATA_DIR/media")
+    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest photo upload in bytes")
+    media_max_pixels: int = Field(50_000_000, ge=10_000, description="Largest decoded photo in pixels")
+    media_max_photos: int = Field(6, ge=1, description="Photos per profile")
+    media_url_ttl_s: int = Field(7 * 24 * 3600, ge=60, description="Lifetime of signed photo URLs")
+    s3_bucket: str = Field("", description="S3 bucket (MEDIA_BACKEND=s3)")
+    s3_endpoint_url: str = Field("", description="S3-compatible endpoint (MinIO, R2); empty: AWS")
+    s3_region: str = Field("us-east-1", description="S3 region")
 
-    free_daily_likes: int = Field(100, ge=0)
-    feed_grid_km: float = Field(1.0, gt=0)  # locations snap to this grid before any distance
-    feed_partitions: int = Field(2, ge=1, le=64)  # ranker calls for a large area, spread over replicas
-    feed_split_min_candidates: int = Field(50_000, ge=0)  # smaller areas: one call (0: always split)
-    user_shards: int = Field(4, ge=1)
-    match_shards: int = Field(4, ge=1)
-    message_max_chars: int = Field(2000, ge=1)
-    report_auto_hide_threshold: int = Field(3, ge=1)
-    # Per user and hour (429 with Retry-After past them): feed pages served, so a few accounts cannot
-    # page through the user base; location changes to another grid cell, so nobody can walk a
-    # grid of positions around someone to pin their cell.
-    rate_feed_pages_per_hour: int = Field(60, ge=1)
-    rate_location_updates_per_hour: int = Field(10, ge=1)
+    free_daily_likes: int = Field(100, ge=0, description="Likes per rolling 24 h without a subscription")
+    feed_grid_km: float = Field(1.0, gt=0, description="Locations snap to this grid before any distance (privacy)")
+    feed_partitions: int = Field(
+        2, ge=1, le=64, description="Ranker calls a large area is split into, spread over FeedRanker replicas")
+    feed_split_min_candidates: int = Field(
+        50_000, ge=0, description="Areas with fewer profiles are scored in one call (0: always split)")
+    user_shards: int = Field(4, ge=1, description="UserShard count for in-process runs (Serve: serve_config.yaml)")
+    match_shards: int = Field(4, ge=1, description="MatchShard count for in-process runs (Serve: serve_config.yaml)")
+    message_max_chars: int = Field(2000, ge=1, description="Longest text message in characters")
+    report_auto_hide_threshold: int = Field(
+        3, ge=1, description="Distinct reporters who could have met someone within 24 h that hide the profile")
+    # Per user and hour: feed pages served, so a few accounts cannot page through the user base;
+    # location changes to another grid cell, so nobody can walk a grid of positions around someone
+    # to pin their cell.
+    rate_feed_pages_per_hour: int = Field(60, ge=1, description="Feed pages per user and hour")
+    rate_location_updates_per_hour: int = Field(
+        10, ge=1, description="Location changes to another grid cell per user and hour")
 
     @field_validator("trusted_proxies")
     @classmethod
