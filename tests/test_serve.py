@@ -110,10 +110,12 @@ async def test_open_sockets_beyond_serves_default_request_slots_leave_http_answe
 
     base, outbox = served
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        token, _ = await _member(http, outbox, "+12025550903", "Cleo")
+        # Three users with four sockets each: within WS_MAX_SOCKETS_PER_USER (5) per account.
+        tokens = [(await _member(http, outbox, f"+1202555090{i}", name))[0]
+                  for i, name in ((3, "Cleo"), (6, "Fay"), (7, "Gia"))]
         sockets = []
         try:
-            for _ in range(12):  # more than twice Serve's default on the fixture's one Gateway replica
+            for token in tokens * 4:  # more than twice Serve's default on the fixture's one Gateway replica
                 ws = await websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=15)
                 sockets.append(ws)
                 await ws.send(json.dumps({"event": "authenticate", "data": {"token": token}}))

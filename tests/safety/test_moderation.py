@@ -205,7 +205,7 @@ async def test_a_banned_users_tokens_stop_working_at_once(client, moderator, bob
 
 async def test_a_banned_number_cannot_log_in_again(client, app, settings, moderator, bob):
     await ban(client, moderator, bob)
-    await app.state.redis.flushdb()  # skip the resend cooldown
+    await app.state.resources.redis.flushdb()  # skip the resend cooldown
     await client.post("/api/v1/auth/send-otp", json={"phone_number": bob.phone})
     response = await client.post("/api/v1/auth/verify-otp", json={
         "phone_number": bob.phone, "otp": last_code(settings.sms_outbox, bob.phone)})
@@ -216,7 +216,7 @@ async def test_a_ban_tells_every_live_socket_of_the_user_to_close(client, modera
     async with inbox(bob) as events:
         await ban(client, moderator, bob)
         heard = await events.drain()
-    assert (bob.id, "_session_ended", {"session_id": None}) in heard
+    assert (bob.id, "_session_ended", {"session_id": None, "reason": "banned"}) in heard
 
 
 async def test_a_ban_ends_the_users_matches_and_tells_the_other_side(client, moderator, alice, bob, db, inbox):
