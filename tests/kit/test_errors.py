@@ -93,7 +93,7 @@ async def test_a_constraint_violation_maps_to_a_409_and_bad_data_to_a_422(app):
     from kit.errors import as_input_error
 
     async def refusal(sql: str) -> DBAPIError:
-        async with app.state.sessionmaker() as session:
+        async with app.state.resources.sessionmaker() as session:
             try:
                 await session.execute(text(sql))
             except DBAPIError as exc:
@@ -112,3 +112,17 @@ async def test_health_reports_unhealthy_when_the_database_is_down(client_with):
         r = await http.get("/health")
     assert r.status_code == 503
     assert r.json()["status"] == "unhealthy" and r.json()["services"]["database"] == "down"
+
+
+async def test_a_405_names_every_method_the_path_takes_in_allow(client):
+    r = await client.delete("/api/v1/profile/photos")
+    assert_envelope(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, POST"
+    assert r.json()["error"]["allowed"] == ["GET", "POST"]
+
+
+async def test_options_is_a_405_with_allow(client):
+    r = await client.options("/api/v1/profile/me")
+    assert_envelope(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, PUT"
+
