@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from actors.pg import LazyPool
+from kit.db import LazyPool
 
 WINDOW_S = 24 * 3600
 RECENT_SWIPES = 50

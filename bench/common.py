@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from deployments.cli import LOCAL_RAY_ENV, SERVE_ENV, deploy_config, free_port, start_ray_head, stop_ray
+from deployments.raylocal import LOCAL_RAY_ENV, SERVE_ENV, deploy_config, free_port, start_ray_head, stop_ray
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"

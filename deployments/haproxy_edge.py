@@ -1,5 +1,5 @@
 """Serve's HAProxy as the edge of `make run`: Ray starts HAProxy through `haproxy_edge.sh`
-(`RAY_SERVE_HAPROXY_BINARY_PATH`, set in `deployments.cli.SERVE_ENV`), which runs this file with
+(`RAY_SERVE_HAPROXY_BINARY_PATH`, set in `deployments.raylocal.SERVE_ENV`), which runs this file with
 HAProxy's own arguments. It edits the config Ray just generated, then execs the real binary.
 
 Why: Ray 2.60's HAProxy template (`ray.serve._private.haproxy_templates.HAPROXY_CONFIG_TEMPLATE`)

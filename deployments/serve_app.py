@@ -1,4 +1,8 @@
-"""The Ray Serve application: a FastAPI gateway plus the matching and media deployments.
+"""The Ray Serve application: every Serve deployment, in one place.
+
+- `Gateway`: the FastAPI app (`deployments.app.create_app`) on every replica, HTTP and websocket ingress;
+- `FeedRanker`: the feed's candidate index and scoring (`deployments.matching.ranker`);
+- `MediaProcessor`: photo decoding and re-encoding (`deployments.photos.processing`).
 
 `serve_config.yaml` points at `build_app` and is the one place that sets replicas,
 resources and shard counts; this module only says how the pieces connect.
@@ -16,12 +20,13 @@ from ray.serve.handle import DeploymentHandle
 from actors.match_shard import MatchShard
 from actors.ring import ShardRing
 from actors.user_shard import UserShard
-from deployments.app import Backends, create_app
+from deployments.app import create_app
+from deployments.backends import Backends
 from deployments.health import readiness
 from deployments.matching.ranker import FeedRanker
-from deployments.media import MediaProcessor
+from deployments.photos.processing import MediaProcessor
+from kit.resources import resources_of
 from kit.settings import Settings, get_settings
-
 
 # Serve counts an open websocket as an ongoing request for its whole life, and a replica at
 # its limit queues every new socket *and* HTTP request until a socket closes. So the limit is
@@ -46,8 +51,7 @@ class Gateway:
         return Backends(
             kind="ray",
             user_shards=ShardRing.ray(UserShard, self.user_shards, "user-shard", database_url=settings.database_url),
-            match_shards=ShardRing.ray(MatchShard, self.match_shards, "match-shard",
-                                       database_url=settings.database_url),
+            match_shards=ShardRing.ray(MatchShard, self.match_shards, "match-shard"),
             ranker=self.ranker,
             media=self.media,
         )
@@ -60,7 +64,7 @@ class Gateway:
     async def check_health(self) -> None:
         """Serve's replica check (every `health_check_period_s`, serve_config.yaml) is `/readyz`'s:
         Serve restarts a replica after three failures in a row, and a new one must pass it first."""
-        failed = await readiness(self.fastapi_app)
+        failed = await readiness(resources_of(self.fastapi_app))
         if failed:
             raise RuntimeError("Gateway not ready: unreachable " + ", ".join(failed))
 
@@ -85,6 +89,7 @@ def _decline_permessage_deflate() -> None:
     uvicorn.Config = Config
 
 
+@serve.deployment(name="FeedRanker")
 class ServedFeedRanker(FeedRanker):
     """FeedRanker reading its settings on the replica (the builder may run on another node)."""
 
@@ -92,6 +97,7 @@ class ServedFeedRanker(FeedRanker):
         super().__init__(database_url=get_settings().database_url)
 
 
+@serve.deployment(name="MediaProcessor")
 class ServedMediaProcessor(MediaProcessor):
     """MediaProcessor at a lower CPU priority than the gateway: when both want the same cores,
     feed, chat and profile requests win and image work waits (it is batch work, seconds long)."""
@@ -104,6 +110,6 @@ class ServedMediaProcessor(MediaProcessor):
 
 def build_app(args: dict[str, Any]) -> serve.Application:
     """Application builder named by serve_config.yaml (`import_path: deployments.serve_app:build_app`)."""
-    ranker = serve.deployment(ServedFeedRanker, name="FeedRanker").bind()
-    media = serve.deployment(ServedMediaProcessor, name="MediaProcessor").bind(int(args.get("media_niceness", 4)))
+    ranker = ServedFeedRanker.bind()
+    media = ServedMediaProcessor.bind(int(args.get("media_niceness", 4)))
     return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)))

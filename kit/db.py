@@ -1,4 +1,4 @@
-"""Database engine and the request's unit of work.
+"""Database engine, the request's unit of work, and the small raw pool (`LazyPool`).
 
 Services never commit: the `Session` dependency commits when the route returns and
 rolls back when it raises, so a failed request leaves nothing half-written.
@@ -6,6 +6,7 @@ rolls back when it raises, so a failed request leaves nothing half-written.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -99,7 +100,8 @@ async def _run_after_commit(session: AsyncSession) -> None:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    # `kit.resources.Resources`, stored once by create_app (not imported: kit.resources imports this module).
+    async with request.app.state.resources.sessionmaker() as session:
         try:
             yield session
         except AppError as exc:
@@ -119,3 +121,42 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent, so an acknowledged write is durable.
 Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+
+
+class LazyPool:
+    """A small asyncpg pool opened on first use: the actors' cache loads and the socket's send.
+
+    Shards and rankers load from PostgreSQL lazily and often (one user or match at a time): a
+    fresh connection per load costs PostgreSQL a backend process each time, which showed up as
+    the shard's main cost in the feed benchmark.
+
+    Its users run single statements and never change session state (no SET, LISTEN, cursors or
+    advisory locks), so a released connection skips asyncpg's default reset query: that was one
+    more round trip per statement. An open transaction is still rolled back by asyncpg itself.
+    """
+
+    def __init__(self, database_url: str, max_size: int = 4) -> None:
+        self.database_url = sync_url(database_url) if database_url else ""
+        self.max_size = max_size
+        self._pool = None
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self):
+        if self._pool is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._pool is None:
+                    import asyncpg
+
+                    self._pool = await asyncpg.create_pool(self.database_url, min_size=0, max_size=self.max_size,
+                                                           max_inactive_connection_lifetime=60, reset=_keep)
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+async def _keep(connection) -> None:
+    """Release without a reset query (see `LazyPool`)."""

@@ -1,40 +1,58 @@
-"""Annotated dependency aliases for what every replica keeps on `app.state`."""
+"""Annotated dependencies for what every replica holds (`kit.resources.Resources`), and `part`,
+which each domain uses for the typed part it keeps there."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.requests import HTTPConnection
 
 from kit.redis import RateLimiter
+from kit.resources import Resources, resources_of
 from kit.settings import Settings
 
-
-async def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+T = TypeVar("T")
 
 
-async def _redis(request: Request) -> aioredis.Redis:
-    return request.app.state.redis
+def _resources(connection: HTTPConnection) -> Resources:
+    return resources_of(connection.app)
 
 
-async def _limiter(request: Request) -> RateLimiter:
-    return request.app.state.limiter
+AppResources = Annotated[Resources, Depends(_resources)]
 
 
-async def _backends(request: Request) -> Any:
-    return request.app.state.backends
+def _settings(resources: AppResources) -> Settings:
+    return resources.settings
 
 
-async def client_ip(request: Request) -> str:
+def _redis(resources: AppResources) -> aioredis.Redis:
+    return resources.redis
+
+
+def _limiter(resources: AppResources) -> RateLimiter:
+    return resources.limiter
+
+
+def part(kind: type[T]) -> Callable[[HTTPConnection], T]:
+    """A dependency answering the domain part `kind` (`Annotated[Kind, Depends(part(Kind))]`)."""
+
+    def dependency(connection: HTTPConnection) -> T:
+        return resources_of(connection.app).get(kind)
+
+    dependency.__name__ = f"part_{kind.__name__}"
+    return dependency
+
+
+async def client_ip(connection: HTTPConnection) -> str:
     """The client's real address: `kit.addresses.ClientAddress` (installed by `create_app`) has
     already replaced a trusted proxy's address with the client it forwarded for."""
-    return request.client.host if request.client else "unknown"
+    return connection.client.host if connection.client else "unknown"
 
 
 AppSettings = Annotated[Settings, Depends(_settings)]
 Redis = Annotated[aioredis.Redis, Depends(_redis)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
-Backends = Annotated[Any, Depends(_backends)]
 ClientIp = Annotated[str, Depends(client_ip)]

@@ -151,7 +151,7 @@ def ray_cluster(infra):
     import ray
 
     services, tmp = infra
-    from deployments.cli import SERVE_ENV, replica_env_vars
+    from deployments.raylocal import SERVE_ENV, replica_env_vars
 
     # The ingress `make run` uses (direct ingress + HAProxy); Ray's processes read it from their environment.
     os.environ.update(SERVE_ENV)

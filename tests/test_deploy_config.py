@@ -118,7 +118,7 @@ def test_every_key_of_the_env_example_is_a_setting_and_together_they_pass_produc
 
 
 def test_cluster_deploy_binds_serve_to_host_from_settings(tmp_path):
-    from deployments.cli import derived_serve_config
+    from deployments.raylocal import derived_serve_config
 
     example = {k.lower(): v for k, v in _env_example().items()}
     settings = Settings(_env_file=None, **example, app_env="production", host="0.0.0.0")

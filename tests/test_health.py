@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from actors.ring import LocalHandle
-from deployments.app import local_backends
+from deployments.backends import local_backends
 from tests.conftest import serving, started
 
 CLOSED_DATABASE = "postgresql://postgres@127.0.0.1:1/nothing"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from deployments.cli import SERVE_ENV
+from deployments.raylocal import SERVE_ENV
 from kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

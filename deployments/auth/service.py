@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from deployments.auth.budgets import SmsBudget
 from deployments.auth.phones import PhonePolicy, normalize_phone  # noqa: F401 (safety's CLI imports it from here)
 from deployments.auth.repository import AuthRepository
@@ -15,8 +17,16 @@ from deployments.auth.sms import SmsProvider
 from kit.addresses import address_key
 from kit.errors import AppError, Forbidden, RateLimited, Unauthorized
 from kit.redis import RateLimiter
-from kit.security import (TokenError, decode_token, digest_matches, issue_token, mask_phone, new_otp_code,
-                          otp_digest, token_fingerprint)
+from kit.security import (
+    TokenError,
+    decode_token,
+    digest_matches,
+    issue_token,
+    mask_phone,
+    new_otp_code,
+    otp_digest,
+    token_fingerprint,
+)
 from kit.settings import Settings
 from models import User
 
@@ -67,6 +77,34 @@ def end_reason(caller: Any, max_age_s: int, now: datetime | None = None) -> str 
 def session_deadline(created_at: datetime, max_age_s: int) -> datetime:
     """The hard end of a session (SESSION_MAX_AGE_S after login), whatever its rotations."""
     return created_at + timedelta(seconds=max_age_s)
+
+
+class SessionReader:
+    """How long-lived connections (the realtime sockets) re-read their session: reads only."""
+
+    def __init__(self, session: AsyncSession, max_age_s: int) -> None:
+        self.repo, self.max_age_s = AuthRepository(session), max_age_s
+
+    async def check(self, session_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str | None, datetime | None]:
+        """(why the session ended, None), or (None, when it will end)."""
+        caller = await self.repo.load_caller(session_id, user_id)
+        reason = end_reason(caller, self.max_age_s)
+        if reason is not None:
+            return reason, None
+        return None, session_deadline(caller.session_created_at, self.max_age_s)
+
+    async def ended(self, sessions: dict[uuid.UUID, uuid.UUID]) -> dict[str, str]:
+        """Of these sessions (session id -> its user), those that ended: session id -> why."""
+        rows = await self.repo.session_states(list(sessions))
+        ended = {}
+        for session_id, user_id in sessions.items():
+            row = rows.get(session_id)
+            if row is not None and row.user_id != user_id:
+                row = None  # a token naming another user's session: not this session
+            reason = end_reason(row, self.max_age_s)
+            if reason is not None:
+                ended[str(session_id)] = reason
+        return ended
 
 
 @dataclass

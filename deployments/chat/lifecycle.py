@@ -1,45 +1,42 @@
-"""Start-up and shut-down of the chat domain's per-replica resources: the connection hub
-(and its Redis subscription), the sockets' session re-check and cap leases, and the post-commit
-announcer on `app.state.chat`."""
+"""Chat's part of a replica: the post-commit announcer (`ChatRealtime`), and chat's socket
+handlers and block-set loader, registered with the realtime transport (which starts first)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from deployments.chat.guard import SessionGuard, SocketSlots
-from deployments.chat.hub import Hub
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deployments.backends import Backends
+from deployments.chat import socket
 from deployments.chat.repository import ChatRepository
 from deployments.chat.service import ChatRealtime
+from deployments.realtime.bus import EventBus
+from deployments.realtime.lifecycle import Realtime
+from kit.deps import part
+from kit.resources import Resources
 
 
-async def on_startup(app) -> None:
+def _blocks_loader(sessionmaker: async_sessionmaker[AsyncSession]):
     async def blocks_of(user_id: str) -> set[str]:
-        async with app.state.sessionmaker() as session:
+        async with sessionmaker() as session:
             return {str(u) for u in await ChatRepository(session).blocked_ids(uuid.UUID(user_id))}
 
-    settings = app.state.settings
-    app.state.chat = ChatRealtime(app.state.events, app.state.backends.match_shards)
-    app.state.chat_hub = hub = Hub(settings.redis_url, blocks_loader=blocks_of,
-                                   auth_timeout_s=settings.ws_auth_timeout_s)
-    hub.guard = SessionGuard(hub, app.state.sessionmaker, settings.session_max_age_s, settings.ws_session_cache_s,
-                             settings.ws_session_recheck_s)
-    app.state.socket_slots = SocketSlots(app.state.redis)
-    await hub.start()
-    hub.guard.start()
-    app.state.socket_slots.start()
-    app.state.events.local = app.state.chat_hub  # events for this replica's sockets skip Redis
+    return blocks_of
 
 
-async def on_shutdown(app) -> None:
-    hub = getattr(app.state, "chat_hub", None)
-    app.state.events.local = None
-    if hub is not None:
-        if hub.guard is not None:
-            await hub.guard.stop()
-        await hub.stop()
-    slots = getattr(app.state, "socket_slots", None)
-    if slots is not None:
-        await slots.stop()
-    chat = getattr(app.state, "chat", None)
-    if chat is not None:
-        await chat.drain()
+async def on_startup(resources: Resources) -> None:
+    resources.add(ChatRealtime(resources.get(EventBus), resources.get(Backends).match_shards))
+    realtime = resources.get(Realtime)
+    realtime.handlers.update(socket.HANDLERS)
+    realtime.on_close.append(socket.leave)
+    realtime.hub.blocks_loader = _blocks_loader(resources.sessionmaker)
+
+
+async def on_shutdown(resources: Resources) -> None:
+    await resources.get(ChatRealtime).drain()
+
+
+Chat = Annotated[ChatRealtime, Depends(part(ChatRealtime))]

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actors.pg import LazyPool
+from kit.db import LazyPool
 from models import Block, Match, Message
 
 

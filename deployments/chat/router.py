@@ -5,12 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from deployments.auth.dependencies import CurrentUser
+from deployments.chat.lifecycle import Chat
 from deployments.chat.repository import ChatRepository
-from deployments.chat.schemas import (ConversationMessage, ConversationResponse, MarkReadRequest, MarkReadResponse,
-                                      MessageOut, SendMessageRequest, SendMessageResponse)
+from deployments.chat.schemas import (
+    ConversationMessage,
+    ConversationResponse,
+    MarkReadRequest,
+    MarkReadResponse,
+    MessageOut,
+    SendMessageRequest,
+    SendMessageResponse,
+)
 from deployments.chat.service import ChatService
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
@@ -33,24 +41,24 @@ async def conversation(
 
 
 @router.post("/send", response_model=SendMessageResponse)
-async def send(body: SendMessageRequest, caller: CurrentUser, request: Request, session: Session,
-               settings: AppSettings, limiter: Limiter) -> SendMessageResponse:
+async def send(body: SendMessageRequest, caller: CurrentUser, session: Session, settings: AppSettings,
+               limiter: Limiter, chat: Chat) -> SendMessageResponse:
     """Store a message (PostgreSQL, before answering) and push `new_message` to both users' sockets."""
     service = ChatService(ChatRepository(session), settings, limiter)
     sent = await service.send(caller.id, body.match_id, body.content, body.message_type, body.client_message_id)
     if sent.created:
         # Announce only what is durable: commit now rather than when the route returns.
         await session.commit()
-        await request.app.state.chat.message_sent(sent, caller.session_id)
+        await chat.message_sent(sent, caller.session_id)
     return SendMessageResponse(message=MessageOut.model_validate(sent.message, from_attributes=True))
 
 
 @router.post("/mark-read", response_model=MarkReadResponse)
-async def mark_read(body: MarkReadRequest, caller: CurrentUser, request: Request, session: Session,
-                    settings: AppSettings, limiter: Limiter) -> MarkReadResponse:
+async def mark_read(body: MarkReadRequest, caller: CurrentUser, session: Session, settings: AppSettings,
+                    limiter: Limiter, chat: Chat) -> MarkReadResponse:
     """Mark the other participant's unread messages (all, or `message_ids`) read; tell them."""
     service = ChatService(ChatRepository(session), settings, limiter)
     marked, sender_id = await service.mark_read(caller.id, body.match_id, body.message_ids)
     await session.commit()
-    await request.app.state.chat.messages_read(body.match_id, caller.id, sender_id, marked, caller.session_id)
+    await chat.messages_read(body.match_id, caller.id, sender_id, marked, caller.session_id)
     return MarkReadResponse(marked_count=len(marked))

@@ -1,5 +1,5 @@
 """Chat rules: who may read and write a conversation, what a message may contain, and what
-is announced (after commit) to the users' sockets and the match's live-state shard."""
+is announced (after commit) to the users' sockets and the match's typing shard."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from deployments.chat.repository import ChatRepository, MatchAccess, StoredMessage
 from deployments.chat.schemas import ConversationMessage, MessageOut
-from deployments.events import EventBus
+from deployments.realtime.bus import EventBus
 from kit.errors import Forbidden, NotFound, Unprocessable
 from kit.redis import RateLimiter
 from kit.settings import Settings
@@ -161,7 +161,8 @@ class ChatService:
 
 class ChatRealtime:
     """What the rest of the system hears once a chat write is committed. Every replica has one
-    (`app.state.chat`). Shard updates are best effort: the shard is a cache of PostgreSQL."""
+    (chat's part of `kit.resources.Resources`). Shard updates are best effort: the shard only
+    holds typing indicators."""
 
     def __init__(self, events: EventBus, match_shards: Any) -> None:
         self.events = events
@@ -174,8 +175,7 @@ class ChatRealtime:
         # The recipient's devices and the sender's other devices (the sending session has the answer).
         await self.events.publish([([sent.recipient_id], "new_message", data, None),
                                    ([message.sender_id], "new_message", data, sender_session)])
-        self.shard_call(message.match_id, "record_message", str(message.match_id), message.seq,
-                         str(message.sender_id))
+        self.shard_call(message.match_id, "message_sent", str(message.match_id), str(message.sender_id))
 
     async def messages_read(self, match_id: uuid.UUID, reader_id: uuid.UUID, sender_id: uuid.UUID,
                             marked: list[tuple[uuid.UUID, int]], reader_session: uuid.UUID | None) -> None:
@@ -184,7 +184,6 @@ class ChatRealtime:
         data = {"match_id": str(match_id), "reader_id": str(reader_id), "message_ids": [str(m) for m, _ in marked]}
         await self.events.publish([([sender_id], "message_read", data, None),
                                    ([reader_id], "message_read", data, reader_session)])
-        self.shard_call(match_id, "mark_read", str(match_id), str(reader_id), marked[-1][1])
 
     async def typing(self, match_id: uuid.UUID, user_id: uuid.UUID, other_id: uuid.UUID, is_typing: bool) -> None:
         """Tell the other participant, unless the shard says nothing changed (typing_start repeats)."""

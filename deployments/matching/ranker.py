@@ -34,9 +34,9 @@ from datetime import date, timedelta
 import asyncpg
 import numpy as np
 
-from actors.pg import LazyPool
 from actors.ring import stable_hash
 from deployments.matching.geo import EARTH_RADIUS_KM, KM_PER_DEG_LAT, snap
+from kit.db import LazyPool
 
 log = logging.getLogger("app.matching.ranker")
 

@@ -5,15 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
 from deployments.auth.dependencies import CurrentUser
+from deployments.backends import AppBackends
+from deployments.matching.lifecycle import Areas
 from deployments.matching.repository import MatchingRepository
-from deployments.matching.schemas import (FeedResponse, LikesYouResponse, MatchesResponse, NewMatchEvent,
-                                          RewindResponse, SwipeRequest, SwipeResponse, UnmatchResponse)
+from deployments.matching.schemas import (
+    FeedResponse,
+    LikesYouResponse,
+    MatchesResponse,
+    NewMatchEvent,
+    RewindResponse,
+    SwipeRequest,
+    SwipeResponse,
+    UnmatchResponse,
+)
 from deployments.matching.service import MatchingService, after_rewind, after_swipe
+from deployments.photos.lifecycle import PhotoUrl
+from deployments.realtime.bus import EventBus, Events
 from kit.db import Session
-from kit.deps import Limiter
+from kit.deps import AppSettings, Limiter
 
 router = APIRouter(prefix="/api/v1/matching", tags=["matching"])
 
@@ -21,38 +33,38 @@ Limit = Annotated[int, Query(ge=1, le=50, description="Page size (max 50)")]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
-def _service(request: Request, session) -> MatchingService:
-    state = request.app.state
-    return MatchingService(MatchingRepository(session), state.settings, state.backends, state.photo_url,
-                           state.feed_areas)
+def _service(session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl,
+             areas: Areas) -> MatchingService:
+    return MatchingService(MatchingRepository(session), settings, backends, photo_url, areas)
+
+
+Service = Annotated[MatchingService, Depends(_service)]
 
 
 @router.get("/feed", response_model=FeedResponse)
-async def feed(caller: CurrentUser, request: Request, session: Session, limiter: Limiter,
+async def feed(caller: CurrentUser, service: Service, settings: AppSettings, limiter: Limiter,
                limit: Limit = 20) -> FeedResponse:
     """Ranked candidates who fit the caller's preferences and whose preferences the caller fits."""
-    await limiter.hit("feed", str(caller.id), request.app.state.settings.rate_feed_pages_per_hour, 3600,
+    await limiter.hit("feed", str(caller.id), settings.rate_feed_pages_per_hour, 3600,
                       message="Too many feed pages this hour; try again later", code="feed_limit_reached")
-    return FeedResponse(users=await _service(request, session).feed(caller.id, limit))
+    return FeedResponse(users=await service.feed(caller.id, limit))
 
 
 @router.post("/swipe", response_model=SwipeResponse, response_model_exclude_none=True)
-async def swipe(body: SwipeRequest, caller: CurrentUser, request: Request, session: Session,
+async def swipe(body: SwipeRequest, caller: CurrentUser, service: Service, backends: AppBackends, events: Events,
                 background: BackgroundTasks) -> SwipeResponse:
     """Like or pass; a like on someone who liked you makes a match (both are told at once)."""
-    outcome = await _service(request, session).swipe(caller.id, body.target_user_id, body.action)
+    outcome = await service.swipe(caller.id, body.target_user_id, body.action)
     # Background tasks run after the response, i.e. after the unit of work committed.
     if outcome.recorded:
-        background.add_task(after_swipe, request.app.state.backends.user_shards, caller.id,
-                            body.target_user_id, body.action)
+        background.add_task(after_swipe, backends.user_shards, caller.id, body.target_user_id, body.action)
     if outcome.new_match is not None:
-        _announce_match(request, background, outcome.match_id, outcome.new_match)
+        _announce_match(events, background, outcome.match_id, outcome.new_match)
     return SwipeResponse(is_match=outcome.is_match, match_id=outcome.match_id)
 
 
-def _announce_match(request: Request, background: BackgroundTasks, match_id: uuid.UUID, new_match: dict) -> None:
+def _announce_match(events: EventBus, background: BackgroundTasks, match_id: uuid.UUID, new_match: dict) -> None:
     """`new_match` to both people, each told about the other one."""
-    events = request.app.state.events
     people = new_match["people"]
     for me, other in ((a, b) for a in people for b in people if a != b):
         data = NewMatchEvent(match_id=match_id, user=people[other], matched_at=new_match["matched_at"])
@@ -60,35 +72,33 @@ def _announce_match(request: Request, background: BackgroundTasks, match_id: uui
 
 
 @router.get("/matches", response_model=MatchesResponse)
-async def matches(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20,
-                  offset: Offset = 0) -> MatchesResponse:
+async def matches(caller: CurrentUser, service: Service, limit: Limit = 20, offset: Offset = 0) -> MatchesResponse:
     """The caller's active matches, newest activity first, with the last message and unread count."""
-    page, next_offset = await _service(request, session).matches(caller.id, limit, offset)
+    page, next_offset = await service.matches(caller.id, limit, offset)
     return MatchesResponse(matches=page, next_offset=next_offset)
 
 
 @router.delete("/matches/{match_id}", response_model=UnmatchResponse)
-async def unmatch(match_id: uuid.UUID, caller: CurrentUser, request: Request, session: Session,
+async def unmatch(match_id: uuid.UUID, caller: CurrentUser, service: Service, events: Events,
                   background: BackgroundTasks) -> UnmatchResponse:
     """Unmatch: the match leaves both lists and both people are told."""
-    other, was_active = await _service(request, session).unmatch(caller.id, match_id)
+    other, was_active = await service.unmatch(caller.id, match_id)
     if was_active:
-        background.add_task(request.app.state.events.to_users, [caller.id, other], "match_removed",
+        background.add_task(events.to_users, [caller.id, other], "match_removed",
                             {"match_id": str(match_id)})
     return UnmatchResponse()
 
 
 @router.get("/likes-you", response_model=LikesYouResponse)
-async def likes_you(caller: CurrentUser, request: Request, session: Session, limit: Limit = 20,
-                    offset: Offset = 0) -> LikesYouResponse:
+async def likes_you(caller: CurrentUser, service: Service, limit: Limit = 20, offset: Offset = 0) -> LikesYouResponse:
     """Who liked the caller and waits for a swipe: the people for premium, only the count otherwise."""
-    return await _service(request, session).likes_you(caller.id, limit, offset)
+    return await service.likes_you(caller.id, limit, offset)
 
 
 @router.post("/rewind", response_model=RewindResponse)
-async def rewind(caller: CurrentUser, request: Request, session: Session,
+async def rewind(caller: CurrentUser, service: Service, backends: AppBackends,
                  background: BackgroundTasks) -> RewindResponse:
     """Premium: undo the caller's last swipe, unless it made a match."""
-    rewound = await _service(request, session).rewind(caller.id)
-    background.add_task(after_rewind, request.app.state.backends.user_shards, caller.id, rewound.target_user_id)
+    rewound = await service.rewind(caller.id)
+    background.add_task(after_rewind, backends.user_shards, caller.id, rewound.target_user_id)
     return RewindResponse(rewound=rewound)

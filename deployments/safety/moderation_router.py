@@ -5,13 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query
 
 from deployments.auth.dependencies import Moderator
-from deployments.auth.repository import AuthRepository
+from deployments.realtime.bus import Events
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import (AuditAction, AuditResponse, BanRequest, MessageResponse, ReportsResponse,
-                                        ReportStatus, ResolveRequest, ResolveResponse)
+from deployments.safety.schemas import (
+    AuditAction,
+    AuditResponse,
+    BanRequest,
+    MessageResponse,
+    ReportsResponse,
+    ReportStatus,
+    ResolveRequest,
+    ResolveResponse,
+)
 from deployments.safety.service import ModerationService, announce_removals
 from kit.db import Session
 
@@ -19,7 +27,7 @@ router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
 
 
 def _service(session) -> ModerationService:
-    return ModerationService(SafetyRepository(session), AuthRepository(session))
+    return ModerationService(SafetyRepository(session))
 
 
 @router.get("/reports", response_model=ReportsResponse)
@@ -41,11 +49,10 @@ async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: 
 
 
 @router.post("/users/{user_id}/ban", response_model=MessageResponse)
-async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, request: Request, session: Session,
+async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, session: Session, events: Events,
                    tasks: BackgroundTasks) -> MessageResponse:
     """Ban a user: sessions, sockets and matches end, the number cannot log in again; a moderator is a 404."""
     removals = await _service(session).ban(moderator.id, user_id, body.reason)
-    events = request.app.state.events
     tasks.add_task(events.session_ended, user_id, None, "banned")
     tasks.add_task(announce_removals, events, removals)
     return MessageResponse(message="User banned successfully")

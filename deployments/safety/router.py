@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks
 
 from deployments.auth.dependencies import CurrentUser
+from deployments.realtime.bus import Events
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import (BlockRequest, BlocksResponse, MessageResponse, ReportRequest,
-                                        ReportResponse)
+from deployments.safety.schemas import BlockRequest, BlocksResponse, MessageResponse, ReportRequest, ReportResponse
 from deployments.safety.service import SafetyService, announce_block
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
@@ -23,12 +23,12 @@ def _service(session, settings) -> SafetyService:
 
 
 @router.post("/block", response_model=MessageResponse)
-async def block(body: BlockRequest, caller: CurrentUser, request: Request, session: Session,
-                settings: AppSettings, tasks: BackgroundTasks) -> MessageResponse:
+async def block(body: BlockRequest, caller: CurrentUser, session: Session, settings: AppSettings, events: Events,
+                tasks: BackgroundTasks) -> MessageResponse:
     """Block a user both ways: any match ends and neither of you sees or reaches the other again."""
     outcome = await _service(session, settings).block(caller.id, body.user_id)
     # Background tasks run after the unit of work has committed: nobody is told before it is true.
-    tasks.add_task(announce_block, request.app.state.events, outcome)
+    tasks.add_task(announce_block, events, outcome)
     return MessageResponse(message="User blocked successfully")
 
 
@@ -47,10 +47,10 @@ async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session,
 
 
 @router.post("/report", response_model=ReportResponse)
-async def report(body: ReportRequest, caller: CurrentUser, request: Request, session: Session,
-                 settings: AppSettings, limiter: Limiter, tasks: BackgroundTasks) -> ReportResponse:
+async def report(body: ReportRequest, caller: CurrentUser, session: Session, settings: AppSettings,
+                 limiter: Limiter, events: Events, tasks: BackgroundTasks) -> ReportResponse:
     """Report a user (the recent conversation is kept as evidence); also blocks unless `block` is false."""
     await limiter.hit("report", str(caller.id), REPORTS_PER_HOUR, 3600, message="Too many reports; try again later")
     outcome = await _service(session, settings).report(caller.id, body)
-    tasks.add_task(announce_block, request.app.state.events, outcome.block)
+    tasks.add_task(announce_block, events, outcome.block)
     return ReportResponse(report_id=outcome.report_id)

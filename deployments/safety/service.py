@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from deployments.auth.repository import AuthRepository
-from deployments.events import EventBus
 from deployments.matching.repository import MatchingRepository
+from deployments.realtime.bus import EventBus
 from deployments.safety.repository import SafetyRepository
-from deployments.safety.schemas import (AuditEntry, BlockedUser, Evidence, EvidenceMatch, EvidenceMessage,
-                                        ReportOut, ReportRequest)
+from deployments.safety.schemas import (
+    AuditEntry,
+    BlockedUser,
+    Evidence,
+    EvidenceMatch,
+    EvidenceMessage,
+    ReportOut,
+    ReportRequest,
+)
 from kit.errors import Forbidden, NotFound, Unprocessable
 from kit.settings import Settings
 from models import Report, User
@@ -154,8 +161,8 @@ def render_report(report: Report, reported: User) -> ReportOut:
 class ModerationService:
     """What a moderator may do. The role itself is granted only from the command line."""
 
-    def __init__(self, repo: SafetyRepository, auth: AuthRepository) -> None:
-        self.repo, self.auth = repo, auth
+    def __init__(self, repo: SafetyRepository) -> None:
+        self.repo, self.auth = repo, AuthRepository(repo.session)
 
     async def reports(self, moderator_id: uuid.UUID, status: str | None, limit: int, offset: int) -> list[ReportOut]:
         rows = await self.repo.list_reports(moderator_id, status, limit, offset)

@@ -71,7 +71,7 @@ async def test_a_code_works_only_once(client, settings):
 async def test_second_login_reuses_the_same_account(app, client, settings):
     phone = new_phone()
     first = await login(client, settings.sms_outbox, phone)
-    await app.state.redis.flushdb()  # skip the resend cooldown
+    await app.state.resources.redis.flushdb()  # skip the resend cooldown
     second = await login(client, settings.sms_outbox, phone)
     assert first.id == second.id
 
@@ -84,14 +84,14 @@ async def test_five_wrong_guesses_kill_the_code(app, client, settings):
     for _ in range(5):
         r = await client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": wrong})
         assert r.status_code in (400, 429)
-    await app.state.redis.delete(*await app.state.redis.keys("rl:login_fail:*"))
+    await app.state.resources.redis.delete(*await app.state.resources.redis.keys("rl:login_fail:*"))
     right = await client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": code})
     assert right.status_code == 429 and right.json()["error"]["code"] == "too_many_attempts"
 
 
 async def test_a_new_code_does_not_reset_the_failure_count(app, client, settings):
     phone = new_phone()
-    redis = app.state.redis
+    redis = app.state.resources.redis
     await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})
     for _ in range(5):
         await client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": "000000"})
@@ -115,7 +115,7 @@ async def test_parallel_wrong_guesses_cannot_pass_the_cap(client, settings, db):
 
 async def test_the_same_answer_for_new_and_existing_numbers(app, client, settings):
     existing = await login(client, settings.sms_outbox)
-    await app.state.redis.flushdb()
+    await app.state.resources.redis.flushdb()
     known = await client.post("/api/v1/auth/send-otp", json={"phone_number": existing.phone})
     unknown = await client.post("/api/v1/auth/send-otp", json={"phone_number": new_phone()})
     assert known.status_code == unknown.status_code == 200 and known.json() == unknown.json()

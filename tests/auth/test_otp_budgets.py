@@ -58,7 +58,7 @@ async def test_a_request_one_budget_refuses_uses_up_no_other_budget(app_with):
     async with app_with(rate_otp_global_per_hour=1) as app:
         await _send(app, "198.51.100.1", "+12025550101")
         assert _refused(await _send(app, "198.51.100.2", "+14155550101"), "otp_global_limit")
-        counters = await app.state.redis.keys("rl:otp_*")
+        counters = await app.state.resources.redis.keys("rl:otp_*")
     assert [key for key in counters if "198.51.100.1" in key]  # the first request's counters are there
     assert not [key for key in counters if "198.51.100.2" in key or "+14155550101" in key or "+1415555" in key]
 
@@ -91,8 +91,8 @@ async def test_wrong_guesses_on_a_number_count_across_new_codes(app_with, settin
     phone = new_phone()
     async with app_with(rate_login_failures_per_hour=100) as app, client_at(app, "198.51.100.1") as http:
         for wrong in (3, 2):  # five wrong guesses in all, split over two codes
-            for key in await app.state.redis.keys("rl:cd:*"):
-                await app.state.redis.delete(key)  # step past the resend cooldown
+            for key in await app.state.resources.redis.keys("rl:cd:*"):
+                await app.state.resources.redis.delete(key)  # step past the resend cooldown
             assert (await http.post(SEND, json={"phone_number": phone})).status_code == 200
             for _ in range(wrong):
                 await http.post(VERIFY, json={"phone_number": phone, "otp": "999999"})

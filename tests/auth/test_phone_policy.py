@@ -62,7 +62,7 @@ async def test_a_refused_number_touches_no_budget_or_counter(app, client):
     for path, extra in ((SEND, {}), (VERIFY, {"otp": "123456"})):
         for number in ("+19002345678", GB_MOBILE, "12345"):
             assert (await client.post(path, json={"phone_number": number, **extra})).status_code == 422
-    assert await app.state.redis.keys("rl:*") == []
+    assert await app.state.resources.redis.keys("rl:*") == []
 
 
 async def test_a_refused_number_is_a_422_even_while_redis_is_down(client_with):

@@ -19,8 +19,8 @@ async def test_at_most_three_codes_per_hour_per_number(app, client):
     phone = new_phone()
     statuses = []
     for _ in range(4):
-        for key in await app.state.redis.keys("rl:cd:*"):
-            await app.state.redis.delete(key)  # step past the 60 s cooldown, not the hourly limit
+        for key in await app.state.resources.redis.keys("rl:cd:*"):
+            await app.state.resources.redis.delete(key)  # step past the 60 s cooldown, not the hourly limit
         statuses.append((await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})).status_code)
     assert statuses == [200, 200, 200, 429]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from deployments.realtime.bus import EventBus
 from tests.factories import login
 
 
@@ -52,6 +53,6 @@ async def test_an_expired_refresh_tells_the_sessions_sockets_after_the_revocatio
         revoked = await db.fetchval("SELECT revoked_at IS NOT NULL FROM auth_sessions WHERE id = $1", session_id)
         heard.append((user_id, reason, revoked))
 
-    monkeypatch.setattr(app.state.events, "session_ended", session_ended)
+    monkeypatch.setattr(app.state.resources.get(EventBus), "session_ended", session_ended)
     await refresh(client, user.refresh_token)
     assert heard == [(user.id, "expired", True)]

@@ -46,7 +46,7 @@ async def test_logout_kills_both_the_access_and_the_refresh_token(client, settin
 
 async def test_logout_ends_only_that_device_session(client, settings, app):
     phone_user = await login(client, settings.sms_outbox)
-    await app.state.redis.flushdb()
+    await app.state.resources.redis.flushdb()
     other_device = await login(client, settings.sms_outbox, phone_user.phone)
     await client.post("/api/v1/auth/logout", headers=phone_user.headers)
     assert (await client.get("/api/v1/profile/me", headers=other_device.headers)).status_code == 200

@@ -19,5 +19,5 @@ async def subscribe(client: httpx.AsyncClient, user: TestUser, plan_id: str = "p
 
 async def is_premium(app: FastAPI, user_id: uuid.UUID) -> bool:
     """Asked the way the matching domain asks."""
-    async with app.state.sessionmaker() as session:
+    async with app.state.resources.sessionmaker() as session:
         return await SubscriptionRepository(session).is_premium(user_id)

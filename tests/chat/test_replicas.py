@@ -8,7 +8,8 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from deployments.events import decode_event
+from deployments.realtime.bus import EventBus, decode_event
+from deployments.realtime.lifecycle import Realtime
 from tests.chat.conftest import connect, pair
 from tests.factories import login
 
@@ -87,7 +88,7 @@ async def test_a_replica_unsure_of_its_subscription_publishes_and_ignores_its_ec
     a, b, match_id = await pair(r1, r1.outbox, db)
     sa, sb = await connect(r1, a), await connect(r1, b)
     sockets.extend([sa, sb])
-    r1.app.state.chat_hub.confirmed.clear()  # as after its subscriber connection failed
+    r1.app.state.resources.get(Realtime).hub.confirmed.clear()  # as after its subscriber connection failed
     async with Published(settings.redis_url) as published:
         await _send(sa, match_id, "unsure")
         assert (await sb.next("new_message"))["data"]["message"]["content"] == "unsure"
@@ -107,6 +108,6 @@ async def test_with_redis_failing_users_on_the_same_replica_still_get_their_even
     async def redis_down(**kwargs):
         raise RedisConnectionError("connection refused")
 
-    r1.app.state.events._fanout = redis_down
+    r1.app.state.resources.get(EventBus)._fanout = redis_down
     await _send(sa, match_id, "still here")
     assert (await sb.next("new_message"))["data"]["message"]["content"] == "still here"

@@ -21,8 +21,8 @@ async def _match(db) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
 
 
 async def _send(app, match_id, sender, content, client_message_id=None):
-    async with app.state.sessionmaker() as session:
-        return await ChatRepository(session, app.state.pg).claim_and_insert(
+    async with app.state.resources.sessionmaker() as session:
+        return await ChatRepository(session, app.state.resources.pg).claim_and_insert(
             match_id, sender, content, "text", client_message_id)
 
 
@@ -47,9 +47,9 @@ async def test_concurrent_retries_store_one_message_and_consume_one_seq(app, db)
 
 async def test_inside_a_unit_of_work_the_send_is_undone_by_its_rollback(app, db):
     a, b, match_id = await _match(db)
-    async with app.state.sessionmaker() as session:
+    async with app.state.resources.sessionmaker() as session:
         await session.connection()  # the request's transaction is open (as after loading the caller)
-        seq, other, message = await ChatRepository(session, app.state.pg).claim_and_insert(
+        seq, other, message = await ChatRepository(session, app.state.resources.pg).claim_and_insert(
             match_id, a, "not kept", "text", None)
         assert (seq, other, message.content) == (1, b, "not kept")
         await session.rollback()

@@ -7,6 +7,7 @@ import uuid
 
 import jwt
 
+from deployments.realtime.lifecycle import Realtime
 from tests.chat.conftest import closed_with, connect, pair
 from tests.factories import login, make_member
 
@@ -24,7 +25,7 @@ async def refresh(http, refresh_token: str):
 async def two_sessions(live):
     """One user logged in on two devices."""
     user = await login(live.http, live.outbox)
-    await live.app.state.redis.flushdb()  # skip the resend cooldown
+    await live.app.state.resources.redis.flushdb()  # skip the resend cooldown
     return user, await login(live.http, live.outbox, user.phone)
 
 
@@ -122,7 +123,7 @@ async def test_a_socket_ends_when_its_session_reaches_its_maximum_age(live_with,
 async def test_nothing_queued_for_a_session_is_delivered_after_it_ends(live, db, sockets):
     alice, bob, match_id = await pair(live, live.outbox, db)
     sock = await connect(live, bob)
-    hub = live.app.state.chat_hub
+    hub = live.app.state.resources.get(Realtime).hub
     conn = next(iter(hub.by_user[str(bob.id)]))
     conn.writer.cancel()  # a client that stopped reading: frames pile up in its outbox
     for n in range(3):

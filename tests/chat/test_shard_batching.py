@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from actors.match_shard import MatchShard
+from deployments.backends import Backends
+from deployments.chat.service import ChatRealtime
 from tests.chat.conftest import pair
 
 
@@ -10,7 +12,7 @@ async def test_a_burst_of_messages_reaches_the_shard_in_few_calls_and_in_order(a
                                                                              monkeypatch):
     monkeypatch.setattr("deployments.chat.service.SHARD_BATCH_S", 2.0)  # the whole burst is one window
     a, b, match_id = await pair(client, settings.sms_outbox, db)
-    shard = app.state.backends.match_shards.for_key(match_id).target
+    shard = app.state.resources.get(Backends).match_shards.for_key(match_id).target
     calls = []
     original = shard.apply
 
@@ -23,12 +25,19 @@ async def test_a_burst_of_messages_reaches_the_shard_in_few_calls_and_in_order(a
         r = await client.post("/api/v1/messages/send", headers=(a if i % 2 else b).headers,
                               json={"match_id": str(match_id), "content": f"m{i}"})
         assert r.status_code == 200
-    await app.state.chat.drain()
+    await app.state.resources.get(ChatRealtime).drain()
     assert calls == [8]
-    assert (await shard.snapshot(str(match_id)))["last_seq"] == 8
 
 
-async def test_a_batch_applies_only_the_fire_and_forget_updates(settings):
-    shard = MatchShard(shard_index=0, database_url=settings.database_url)
-    applied = await shard.apply([("typing", ("m", "u", True)), ("forget", ("m",)), ("close", ())])
+async def test_a_batch_applies_only_the_fire_and_forget_updates():
+    shard = MatchShard(shard_index=0)
+    applied = await shard.apply([("typing", ("m", "u", True)), ("stats", ()), ("ping", ())])
     assert applied == 0 and shard._typing == {}
+
+
+async def test_a_sent_message_ends_its_senders_typing_so_the_next_start_is_news():
+    shard = MatchShard(shard_index=0)
+    assert await shard.typing("m", "u", True)
+    assert not await shard.typing("m", "u", True)  # a repeat within the TTL tells nobody
+    assert await shard.apply([("message_sent", ("m", "u"))]) == 1
+    assert await shard.typing("m", "u", True)

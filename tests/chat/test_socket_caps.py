@@ -8,7 +8,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from deployments.chat.guard import SocketSlots, address_slots, user_slots
+from deployments.realtime.guard import SocketSlots, address_slots, user_slots
 from tests.chat.conftest import closed_with, connect
 from tests.factories import login
 
@@ -22,7 +22,7 @@ async def assert_refused(sock) -> None:
 async def slots_held(live, key: str, count: int) -> None:
     """Wait until the server counts `count` sockets under `key` (a socket takes its slot just
     after the handshake completes, and gives it back just after it closes)."""
-    while await live.app.state.redis.zcard(key) != count:
+    while await live.app.state.resources.redis.zcard(key) != count:
         await asyncio.sleep(0.02)
 
 

@@ -6,6 +6,8 @@ import json
 
 import websockets
 
+from deployments.realtime.bus import EventBus
+from deployments.realtime.lifecycle import Realtime
 from tests.chat.conftest import closed_with, connect, make_match, pair
 from tests.factories import login
 
@@ -40,7 +42,7 @@ async def test_a_first_frame_other_than_authenticate_is_refused(live, sockets):
 
 
 async def test_no_authenticate_within_the_timeout_closes_4401(live, sockets):
-    live.app.state.chat_hub.auth_timeout_s = 0.3
+    live.app.state.resources.get(Realtime).hub.auth_timeout_s = 0.3
     sock = await connect(live)
     sockets.append(sock)
     assert (await sock.next())["data"]["code"] == "auth_timeout"
@@ -49,7 +51,7 @@ async def test_no_authenticate_within_the_timeout_closes_4401(live, sockets):
 
 async def test_a_token_in_the_url_is_ignored(live, sockets):
     user = await login(live.http, live.outbox)
-    live.app.state.chat_hub.auth_timeout_s = 0.3
+    live.app.state.resources.get(Realtime).hub.auth_timeout_s = 0.3
     ws = await websockets.connect(f"{live.ws_url}?token={user.token}")
     frame = json.loads(await ws.recv())
     assert frame["event"] == "error" and frame["data"]["code"] == "auth_timeout"
@@ -232,7 +234,7 @@ async def test_logout_closes_that_sessions_sockets_only(live, db, sockets, setti
 async def test_a_ban_closes_every_socket_of_the_user(live, db, sockets):
     user = await login(live.http, live.outbox)
     first, second = await connect(live, user), await connect(live, user)
-    await live.app.state.events.session_ended(user.id, None)
+    await live.app.state.resources.get(EventBus).session_ended(user.id, None)
     assert await closed_with(first) == 4401 and await closed_with(second) == 4401
 
 
@@ -240,8 +242,8 @@ async def test_internal_events_are_never_forwarded(live, db, sockets):
     user = await login(live.http, live.outbox)
     sock = await connect(live, user)
     sockets.append(sock)
-    await live.app.state.events.to_users([user.id], "_something_internal", {"secret": 1})
-    await live.app.state.events.to_users([user.id], "match_removed", {"match_id": "m-1"})
+    await live.app.state.resources.get(EventBus).to_users([user.id], "_something_internal", {"secret": 1})
+    await live.app.state.resources.get(EventBus).to_users([user.id], "match_removed", {"match_id": "m-1"})
     frame = await sock.next()
     assert frame == {"event": "match_removed", "data": {"match_id": "m-1"}}
 
@@ -253,11 +255,11 @@ async def test_events_from_a_blocked_user_are_not_delivered(live, db, sockets):
     await sa.send("typing_start", {"match_id": str(match_id)})
     assert (await sb.next("user_typing"))["data"]["is_typing"] is True
     await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", b.id, a.id)
-    await live.app.state.events.pair_blocked(b.id, a.id)
-    await live.app.state.events.to_users([b.id], "new_match", {"match_id": "x", "user": {"id": str(a.id)}})
-    await live.app.state.events.to_users([b.id], "user_typing",
+    await live.app.state.resources.get(EventBus).pair_blocked(b.id, a.id)
+    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "x", "user": {"id": str(a.id)}})
+    await live.app.state.resources.get(EventBus).to_users([b.id], "user_typing",
                                          {"match_id": str(match_id), "user_id": str(a.id), "is_typing": True})
-    await live.app.state.events.to_users([b.id], "match_removed", {"match_id": str(match_id)})
+    await live.app.state.resources.get(EventBus).to_users([b.id], "match_removed", {"match_id": str(match_id)})
     assert (await sb.next())["event"] == "match_removed"
     assert not [f for f in sb.seen if f["event"] == "new_match"]
     await sa.send("typing_start", {"match_id": str(match_id)})
@@ -269,15 +271,15 @@ async def test_match_removed_makes_the_replica_reread_blocks(live, db, sockets):
     sb = await connect(live, b)
     sockets.append(sb)
     await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", a.id, b.id)
-    await live.app.state.events.to_users([b.id], "match_removed", {"match_id": str(match_id)})
+    await live.app.state.resources.get(EventBus).to_users([b.id], "match_removed", {"match_id": str(match_id)})
     assert (await sb.next())["event"] == "match_removed"
-    await live.app.state.events.to_users([b.id], "new_match", {"match_id": "y", "user": {"id": str(a.id)}})
-    await live.app.state.events.to_users([b.id], "new_match", {"match_id": "z", "user": {"id": "someone-else"}})
+    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "y", "user": {"id": str(a.id)}})
+    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "z", "user": {"id": "someone-else"}})
     assert (await sb.next())["data"]["match_id"] == "z"
 
 
 async def test_an_idle_socket_is_closed(live, db, sockets):
-    live.app.state.chat_hub.idle_timeout_s = 0.3
+    live.app.state.resources.get(Realtime).hub.idle_timeout_s = 0.3
     user = await login(live.http, live.outbox)
     sock = await connect(live, user)
     assert await closed_with(sock) == 4408

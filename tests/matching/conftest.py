@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 import redis.asyncio as aioredis
 
-from deployments.events import decode_event, user_channel
+from deployments.backends import Backends
+from deployments.realtime.bus import decode_event, user_channel
 from tests.factories import TestUser, make_member
 
 NYC = (40.7128, -74.0060)
@@ -42,7 +43,7 @@ def feed(client, app):
     """`await feed(user)`: the user's feed ids after the ranker index caught up with the database."""
     async def get(user: TestUser, limit: int | None = None, refresh: bool = True) -> list[dict]:
         if refresh:
-            await app.state.backends.ranker.refresh.remote()
+            await app.state.resources.get(Backends).ranker.refresh.remote()
         params = {"limit": limit} if limit else {}
         response = await client.get("/api/v1/matching/feed", params=params, headers=user.headers)
         assert response.status_code == 200, response.text

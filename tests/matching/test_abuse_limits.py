@@ -12,7 +12,7 @@ from tests.matching.conftest import NYC, here
 @pytest.fixture
 def limits(app, settings):
     def set_limits(**values) -> None:
-        app.state.settings = settings.model_copy(update=values)
+        app.state.resources.settings = settings.model_copy(update=values)
     return set_limits
 
 

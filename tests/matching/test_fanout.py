@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from deployments.backends import Backends
 from tests.matching.conftest import here, ids
 
 
@@ -26,10 +27,10 @@ class CountingRanker:
 
 @pytest.fixture
 def ranker_calls(app):
-    counting = CountingRanker(app.state.backends.ranker)
-    app.state.backends.ranker = counting
+    counting = CountingRanker(app.state.resources.get(Backends).ranker)
+    app.state.resources.get(Backends).ranker = counting
     yield counting.calls
-    app.state.backends.ranker = counting.inner
+    app.state.resources.get(Backends).ranker = counting.inner
 
 
 async def test_a_small_area_is_scored_in_one_ranker_call(member, feed, settings, ranker_calls):

@@ -29,7 +29,7 @@ def sweep(clat: float, clon: float, dlon: float, dlat: float) -> list[tuple[floa
 async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_cell(member, feed, client, settings,
                                                                                       app):
     # Without the hourly limits on moves and feed pages: this measures what each query reveals.
-    app.state.settings = settings.model_copy(update={"rate_location_updates_per_hour": 10_000,
+    app.state.resources.settings = settings.model_copy(update={"rate_location_updates_per_hour": 10_000,
                                                      "rate_feed_pages_per_hour": 10_000})
     grid = settings.feed_grid_km
     clat, clon, dlat, dlon = cell_of(40.7128, -74.0060, grid)

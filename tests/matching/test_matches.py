@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from deployments.events import user_channel
+from deployments.realtime.bus import user_channel
 from tests.matching.conftest import ids
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from deployments.events import user_channel
+from deployments.backends import Backends
+from deployments.realtime.bus import user_channel
 
 
 async def test_a_like_without_a_like_back_is_not_a_match(member, swipe, db):
@@ -175,7 +176,7 @@ async def test_a_stale_shard_cache_never_allows_an_extra_like(member, swipe, set
     alice = await member()
     a, b, c = await member(), await member(), await member()
     await swipe(alice, a, "like")
-    shard = app.state.backends.user_shards.for_key(alice.id)
+    shard = app.state.resources.get(Backends).user_shards.for_key(alice.id)
     assert (await shard.snapshot.remote(str(alice.id)))["likes_24h"] == 1
     # A like the cache never heard of (another gateway, a lost update): PostgreSQL still counts it.
     await db.execute("INSERT INTO swipes (swiper_id, swiped_id, action) VALUES ($1, $2, 'like')", alice.id, b.id)

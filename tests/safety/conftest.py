@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from deployments.events import decode_event, user_channel
+from deployments.realtime.bus import decode_event, user_channel
 from deployments.safety.cli import grant_moderator
 from tests.factories import TestUser, make_member
 

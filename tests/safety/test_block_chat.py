@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from deployments.realtime.bus import EventBus
+from deployments.realtime.lifecycle import Realtime
 from tests.chat.conftest import WAIT_S, closed_with, connect, live, sockets  # noqa: F401 (fixtures)
 from tests.factories import make_member
 from tests.safety.conftest import make_match
@@ -68,7 +70,7 @@ async def test_a_block_tells_both_sockets_match_removed_and_then_nothing_passes(
     assert (await sb.next("error"))["data"]["code"] == "match_inactive"
     # ...and events about Bob that were already on their way are dropped: the sentinel after them
     # is the very next frame Alice gets (one Redis channel keeps publish order).
-    events = live.app.state.events
+    events = live.app.state.resources.get(EventBus)
     await events.to_users([alice.id], "user_typing",
                           {"match_id": str(match_id), "user_id": str(bob.id), "is_typing": True})
     await events.to_users([alice.id], "new_message", {"message": {"sender_id": str(bob.id), "content": "x"}})
@@ -91,8 +93,8 @@ async def test_a_block_without_a_match_still_stops_events_about_the_other(live, 
     sa, sb = await connect(live, alice), await connect(live, bob)
     sockets.extend([sa, sb])
     await block(live.http, bob, alice)
-    await _propagated(live.app.state.chat_hub, bob, alice)
-    events = live.app.state.events
+    await _propagated(live.app.state.resources.get(Realtime).hub, bob, alice)
+    events = live.app.state.resources.get(EventBus)
     # Each side: an event about the other is dropped, the sentinel after it arrives first.
     for sock, me, other in ((sa, alice, bob), (sb, bob, alice)):
         await events.to_users([me.id], "new_match", {"match_id": "m", "user": {"id": str(other.id)}})

@@ -9,8 +9,10 @@ import uuid
 
 import pytest
 
+from deployments.backends import Backends
 from deployments.matching.repository import MatchingRepository
 from deployments.matching.service import MatchingService
+from deployments.photos.lifecycle import Photos
 from deployments.safety.repository import SafetyRepository
 from deployments.safety.service import SafetyService
 from tests.factories import make_member
@@ -84,8 +86,8 @@ async def test_a_block_takes_the_match_out_of_both_match_lists(client, alice, bo
 async def test_a_swipe_racing_a_block_cannot_make_a_match(app, client, alice, bob, swipe, db):
     """The block holds the pair's swipe lock until it commits, so the swipe sees the block."""
     await swipe(alice, bob, "like")
-    async with app.state.sessionmaker() as session:
-        await SafetyService(SafetyRepository(session), app.state.settings).block(alice.id, bob.id)
+    async with app.state.resources.sessionmaker() as session:
+        await SafetyService(SafetyRepository(session), app.state.resources.settings).block(alice.id, bob.id)
         racing = asyncio.ensure_future(swipe(bob, alice, "like"))
         while not await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"):
             assert not racing.done(), (await racing).text  # it must wait for the block, not finish first
@@ -99,9 +101,10 @@ async def test_a_swipe_racing_a_block_cannot_make_a_match(app, client, alice, bo
 async def test_a_block_racing_a_mutual_like_ends_the_new_match(app, client, alice, bob, swipe, db):
     """The other order: the swipe holds the pair lock, the block waits for it and then ends the match."""
     await swipe(alice, bob, "like")
-    state = app.state
-    async with state.sessionmaker() as session:
-        service = MatchingService(MatchingRepository(session), state.settings, state.backends, state.photo_url)
+    resources = app.state.resources
+    async with resources.sessionmaker() as session:
+        service = MatchingService(MatchingRepository(session), resources.settings, resources.get(Backends),
+                                  resources.get(Photos).photo_url)
         assert (await service.swipe(bob.id, alice.id, "like")).is_match
         racing = asyncio.ensure_future(block(client, alice, bob))
         while not await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"):

@@ -193,7 +193,7 @@ async def test_old_reports_do_not_count_towards_hiding(client, credible_reporter
 
 
 async def test_the_hide_threshold_is_configurable(client, settings, app, credible_reporter, bob, db):
-    app.state.settings = settings.model_copy(update={"report_auto_hide_threshold": 1})
+    app.state.resources.settings = settings.model_copy(update={"report_auto_hide_threshold": 1})
     await report(client, await credible_reporter(bob), bob)
     assert await db.fetchval("SELECT hidden_at FROM users WHERE id = $1", bob.id) is not None
 

@@ -6,14 +6,16 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
 from deployments.auth.dependencies import CurrentUser
-from deployments.profiles.photos_repository import PhotoRepository
-from deployments.profiles.photos_schemas import (DeleteResponse, PhotoListResponse, PhotoOrder, PhotoResponse)
-from deployments.profiles.photos_service import PhotoService
-from deployments.profiles.storage import LocalStorage
+from deployments.backends import AppBackends
+from deployments.photos.lifecycle import PhotoParts
+from deployments.photos.repository import PhotoRepository
+from deployments.photos.schemas import DeleteResponse, PhotoListResponse, PhotoOrder, PhotoResponse
+from deployments.photos.service import PhotoService
+from deployments.photos.storage import LocalStorage
 from kit.db import Session
 from kit.deps import AppSettings
 from kit.errors import NotFound, PayloadTooLarge
@@ -23,10 +25,11 @@ media = APIRouter(tags=["photos"])
 router = APIRouter()
 
 
-def _service(request: Request, session) -> PhotoService:
-    state = request.app.state
-    return PhotoService(PhotoRepository(session), state.media_storage, state.backends.media, state.media_janitor,
-                        state.settings)
+def _service(session: Session, photos: PhotoParts, backends: AppBackends, settings: AppSettings) -> PhotoService:
+    return PhotoService(PhotoRepository(session), photos.storage, backends.media, photos.janitor, settings)
+
+
+Service = Annotated[PhotoService, Depends(_service)]
 
 
 async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
@@ -41,52 +44,50 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
 
 @photos.post("/photos", response_model=PhotoResponse)
 async def upload_photo(
-    caller: CurrentUser, request: Request, session: Session, settings: AppSettings, background: BackgroundTasks,
+    caller: CurrentUser, service: Service, photos: PhotoParts, settings: AppSettings, background: BackgroundTasks,
     photo: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most MEDIA_MAX_BYTES")],
     is_primary: Annotated[bool, Form(description="Make this the primary photo")] = False,
 ) -> PhotoResponse:
     """Upload a photo: decoded, oriented, stripped of all metadata, stored as display and thumbnail."""
     data = await _read_limited(photo, settings.media_max_bytes)
-    outcome = await _service(request, session).upload(caller.id, data, is_primary)
+    outcome = await service.upload(caller.id, data, is_primary)
     # Runs after the unit of work has committed the row: the upload's keys stop being deletion candidates.
-    background.add_task(request.app.state.media_janitor.release, outcome.guard_ids)
+    background.add_task(photos.janitor.release, outcome.guard_ids)
     return PhotoResponse(photo=outcome.photo)
 
 
 @photos.get("/photos", response_model=PhotoListResponse)
-async def list_photos(caller: CurrentUser, request: Request, session: Session) -> PhotoListResponse:
+async def list_photos(caller: CurrentUser, service: Service) -> PhotoListResponse:
     """The caller's photos in display order."""
-    return PhotoListResponse(photos=await _service(request, session).list(caller.id))
+    return PhotoListResponse(photos=await service.list(caller.id))
 
 
 @photos.put("/photos/order", response_model=PhotoListResponse)
-async def reorder_photos(body: PhotoOrder, caller: CurrentUser, request: Request,
-                         session: Session) -> PhotoListResponse:
+async def reorder_photos(body: PhotoOrder, caller: CurrentUser, service: Service) -> PhotoListResponse:
     """Reorder the caller's photos: every photo id, once each, in the new order."""
-    return PhotoListResponse(photos=await _service(request, session).reorder(caller.id, body.photo_ids))
+    return PhotoListResponse(photos=await service.reorder(caller.id, body.photo_ids))
 
 
 @photos.put("/photos/{photo_id}/primary", response_model=PhotoListResponse)
-async def set_primary_photo(photo_id: uuid.UUID, caller: CurrentUser, request: Request,
-                            session: Session) -> PhotoListResponse:
+async def set_primary_photo(photo_id: uuid.UUID, caller: CurrentUser, service: Service) -> PhotoListResponse:
     """Make one of the caller's photos the primary photo."""
-    return PhotoListResponse(photos=await _service(request, session).set_primary(caller.id, photo_id))
+    return PhotoListResponse(photos=await service.set_primary(caller.id, photo_id))
 
 
 @photos.delete("/photos/{photo_id}", response_model=DeleteResponse)
-async def delete_photo(photo_id: uuid.UUID, caller: CurrentUser, request: Request, session: Session,
+async def delete_photo(photo_id: uuid.UUID, caller: CurrentUser, service: Service, photos: PhotoParts,
                        background: BackgroundTasks) -> DeleteResponse:
     """Delete one of the caller's photos; the next photo becomes primary if this one was."""
-    await _service(request, session).delete(caller.id, photo_id)
+    await service.delete(caller.id, photo_id)
     # After the commit: delete the queued objects now (and retry any earlier failures).
-    background.add_task(request.app.state.media_janitor.run_due)
+    background.add_task(photos.janitor.run_due)
     return DeleteResponse()
 
 
 @media.api_route("/media/{key}", methods=["GET", "HEAD"], include_in_schema=False)
-async def media_file(key: str, request: Request, exp: str = "", sig: str = "") -> FileResponse:
+async def media_file(key: str, photos: PhotoParts, exp: str = "", sig: str = "") -> FileResponse:
     """A locally stored photo, behind a signed, expiring URL (anything else: 404)."""
-    storage = request.app.state.media_storage
+    storage = photos.storage
     path = storage.verified_path(key, exp, sig) if isinstance(storage, LocalStorage) else None
     if path is None:
         raise NotFound("No such media", code="media_not_found")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from tests.profiles.conftest import jpeg_bytes, upload
+from deployments.photos.lifecycle import Photos
+from tests.photos.conftest import jpeg_bytes, upload
 
 
 async def three_photos(client, user) -> list[dict]:
@@ -124,7 +125,7 @@ async def test_media_urls_need_a_valid_unexpired_signature(client, member):
 
 async def test_an_expired_signed_url_is_404(client, member, app):
     key = (await upload(client, member, jpeg_bytes())).json()["photo"]["url"].split("/media/")[1].split("?")[0]
-    storage = app.state.media_storage
+    storage = app.state.resources.get(Photos).storage
     past = int(time.time()) - 10
     expired = f"http://test/media/{key}?exp={past}&sig={storage.signature(key, past)}"
     assert (await client.get(expired)).status_code == 404

@@ -16,8 +16,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from deployments.profiles.photos_repository import DeletionRepository
-from deployments.profiles.storage import MediaStorage, StorageError
+from deployments.photos.repository import DeletionRepository
+from deployments.photos.storage import MediaStorage, StorageError
 
 log = logging.getLogger("app.photos.janitor")
 UPLOAD_GUARD_S = 15 * 60  # longer than any upload request can take

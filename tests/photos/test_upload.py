@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from PIL import ExifTags
 
-from tests.profiles.conftest import image_bytes, jpeg_bytes, opened, png_claiming, upload
+from tests.photos.conftest import image_bytes, jpeg_bytes, opened, png_claiming, upload
 
 
 async def fetch(client: httpx.AsyncClient, url: str) -> httpx.Response:

@@ -34,10 +34,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from deployments.auth.repository import AuthRepository
-from deployments.auth.service import end_reason
+from deployments.auth.service import SessionReader
 
-log = logging.getLogger("app.chat.guard")
+log = logging.getLogger("app.realtime.guard")
 RECHECK_BATCH = 1000   # sessions per query of the periodic re-check
 LEASE_S = 45.0         # a socket slot outlives a killed replica by at most this long
 
@@ -52,7 +51,7 @@ class SessionGuard:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="chat-session-recheck")
+        self._task = asyncio.create_task(self._run(), name="realtime-session-recheck")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -71,11 +70,10 @@ class SessionGuard:
             return None
         try:
             async with self.sessionmaker() as session:
-                row = await AuthRepository(session).load_caller(conn.session_id, conn.user_id)
+                reason, _ = await SessionReader(session, self.max_age_s).check(conn.session_id, conn.user_id)
         except Exception as exc:
             log.warning("could not re-check session %s: %s", conn.session_key, exc)
             return None
-        reason = end_reason(row, self.max_age_s)
         if reason is None:
             self.trusted_until[conn.session_key] = now + self.cache_s
         else:
@@ -91,16 +89,9 @@ class SessionGuard:
         ids = list(sessions)
         ended: dict[str, str] = {}
         for start in range(0, len(ids), RECHECK_BATCH):
-            batch = ids[start:start + RECHECK_BATCH]
+            batch = {s: sessions[s] for s in ids[start:start + RECHECK_BATCH]}
             async with self.sessionmaker() as session:
-                rows = await AuthRepository(session).session_states(batch)
-            for session_id in batch:
-                row = rows.get(session_id)
-                if row is not None and row.user_id != sessions[session_id]:
-                    row = None  # a token naming another user's session: not this session
-                reason = end_reason(row, self.max_age_s)
-                if reason is not None:
-                    ended[str(session_id)] = reason
+                ended.update(await SessionReader(session, self.max_age_s).ended(batch))
         now = time.monotonic()
         # Forget readings of sessions that left this replica; refresh the ones just read.
         self.trusted_until = {str(s): now + self.cache_s for s in ids if str(s) not in ended}
@@ -148,7 +139,7 @@ class SocketSlots:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._renew_loop(), name="chat-socket-slots")
+        self._task = asyncio.create_task(self._renew_loop(), name="realtime-socket-slots")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -27,10 +27,13 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import redis.asyncio as aioredis
+from fastapi import Depends
 from redis.exceptions import RedisError
+
+from kit.deps import part
 
 log = logging.getLogger("app.events")
 SEP = "\x1f"  # never in an event name or a uuid, and JSON escapes it inside the frame
@@ -87,7 +90,7 @@ def decode_event(payload: str) -> Envelope | None:
 
 
 class LocalSink(Protocol):
-    """This replica's sockets (the chat hub)."""
+    """This replica's sockets (`deployments.realtime.hub.Hub`)."""
 
     replica_id: str
 
@@ -116,7 +119,7 @@ return published
 class EventBus:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
-        self.local: LocalSink | None = None  # set by the chat domain at start-up
+        self.local: LocalSink | None = None  # this replica's hub, set by realtime's start-up
         self._fanout = redis.register_script(_FANOUT)
 
     async def to_users(self, user_ids: Iterable[uuid.UUID | str], event: str, data: dict,
@@ -163,3 +166,6 @@ class EventBus:
             await self.redis.publish("ev:profile_changed", str(user_id))
         except RedisError as exc:
             log.warning("could not publish profile change: %s", exc)
+
+
+Events = Annotated[EventBus, Depends(part(EventBus))]

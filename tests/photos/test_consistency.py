@@ -7,10 +7,11 @@ import threading
 import httpx
 import pytest
 
-import deployments.media as media_module
-from deployments.profiles.photos_repository import PhotoRepository
-from deployments.profiles.storage import StorageError, new_key
-from tests.profiles.conftest import jpeg_bytes, upload
+import deployments.photos.processing as media_module
+from deployments.photos.lifecycle import Photos
+from deployments.photos.repository import PhotoRepository
+from deployments.photos.storage import StorageError, new_key
+from tests.photos.conftest import jpeg_bytes, upload
 
 
 class FlakyStorage:
@@ -43,9 +44,9 @@ class FlakyStorage:
 
 @pytest.fixture
 def flaky(app) -> FlakyStorage:
-    storage = FlakyStorage(app.state.media_storage)
-    app.state.media_storage = storage
-    app.state.media_janitor.storage = storage
+    storage = FlakyStorage(app.state.resources.get(Photos).storage)
+    app.state.resources.get(Photos).storage = storage
+    app.state.resources.get(Photos).janitor.storage = storage
     return storage
 
 
@@ -99,7 +100,7 @@ async def test_a_failed_storage_delete_is_queued_and_retried(client, app, member
 
     flaky.fail_delete = False
     await db.execute("UPDATE media_deletions SET next_attempt_at = now()")  # back-off elapsed
-    assert await app.state.media_janitor.run_due() == 2
+    assert await app.state.resources.get(Photos).janitor.run_due() == 2
     assert await db.fetchval("SELECT count(*) FROM media_deletions") == 0
     assert stored_files(settings) == []
 
@@ -116,7 +117,7 @@ async def test_a_later_delete_retries_earlier_failures(client, member, db, setti
 
 
 async def test_files_of_an_upload_that_died_before_its_row_are_collected(app, db, settings):
-    janitor, storage = app.state.media_janitor, app.state.media_storage
+    janitor, storage = app.state.resources.get(Photos).janitor, app.state.resources.get(Photos).storage
     keys = [new_key("d"), new_key("t")]
     await janitor.guard(keys)
     for key in keys:
@@ -130,9 +131,9 @@ async def test_files_of_an_upload_that_died_before_its_row_are_collected(app, db
 async def test_the_janitor_never_deletes_files_a_photo_still_uses(client, app, member, db, settings):
     photo = (await upload(client, member, jpeg_bytes())).json()["photo"]
     keys = list(await db.fetchrow("SELECT storage_key, thumbnail_key FROM profile_photos"))
-    await app.state.media_janitor.guard(keys)  # as if the guard release had been lost
+    await app.state.resources.get(Photos).janitor.guard(keys)  # as if the guard release had been lost
     await db.execute("UPDATE media_deletions SET next_attempt_at = now()")
-    assert await app.state.media_janitor.run_due() == 2
+    assert await app.state.resources.get(Photos).janitor.run_due() == 2
     assert await db.fetchval("SELECT count(*) FROM media_deletions") == 0
     assert (await client.get(photo["url"])).status_code == 200
 

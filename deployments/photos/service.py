@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployments.profiles.photos_janitor import MediaJanitor
-from deployments.profiles.photos_repository import DeletionRepository, PhotoRepository
-from deployments.profiles.photos_schemas import PhotoDetail
-from deployments.profiles.storage import MediaStorage, StorageError, new_key
+from deployments.photos.janitor import MediaJanitor
+from deployments.photos.repository import DeletionRepository, PhotoRepository
+from deployments.photos.schemas import PhotoDetail
+from deployments.photos.storage import MediaStorage, StorageError, new_key
 from kit.errors import AppError, Conflict, NotFound, ServiceUnavailable, Unprocessable, UnsupportedMedia
 from kit.settings import Settings
 from models import ProfilePhoto
@@ -25,7 +25,7 @@ _MEDIA_ERRORS: dict[str, type[AppError]] = {
 
 
 def photo_url_function(storage: MediaStorage, base_url: str) -> Callable[[ProfilePhoto], str]:
-    """`app.state.photo_url`: a photo row -> absolute URL of its display variant."""
+    """A photo row -> absolute URL of its display variant (`deployments.photos.lifecycle.PhotoUrl`)."""
 
     def photo_url(photo: ProfilePhoto) -> str:
         # getattr: feeds and match lists may pass a SQL row with these columns rather than the ORM object

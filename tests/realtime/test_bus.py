@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from deployments.events import SEP, decode_event, encode_event
+from deployments.realtime.bus import SEP, decode_event, encode_event
 
 
 def test_a_new_message_envelope_names_the_sender_and_the_excluded_session():

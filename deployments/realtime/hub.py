@@ -23,9 +23,9 @@ import redis.asyncio as aioredis
 from fastapi import WebSocket
 from redis.exceptions import RedisError
 
-from deployments.events import Envelope, channel_user, decode_event, user_channel
+from deployments.realtime.bus import Envelope, channel_user, decode_event, user_channel
 
-log = logging.getLogger("app.chat.hub")
+log = logging.getLogger("app.realtime.hub")
 OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
 CLOSE = object()             # outbox sentinel: close after what is queued
 SUBSCRIBE_CONFIRM_S = 2.0
@@ -107,7 +107,7 @@ class Hub:
                                        health_check_interval=30)
         self.pubsub = self.redis.pubsub()
         self.by_user: dict[str, set[Connection]] = {}
-        self.blocks_loader = blocks_loader  # async (user_id) -> set[str], refreshes block sets
+        self.blocks_loader = blocks_loader  # async (user_id) -> set[str]: who the user blocked or was blocked by (chat sets it)
         self.auth_timeout_s = auth_timeout_s
         self.guard: Any = None  # the SessionGuard, told when a revocation is announced
         self.idle_timeout_s = 90.0
@@ -117,11 +117,6 @@ class Hub:
         self._held: dict[str, list[str]] = {}  # user -> events waiting for a block-set reload
         self._reader: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
-        self.delivered = 0
-
-    @property
-    def connections(self) -> int:
-        return sum(len(conns) for conns in self.by_user.values())
 
     async def start(self) -> None:
         # A replica channel keeps the subscriber connection open even with no users yet.
@@ -130,8 +125,8 @@ class Hub:
             await self.pubsub.subscribe(f"ev:replica:{self.replica_id}")
         except (RedisError, OSError) as exc:
             log.warning("event subscription unavailable at start-up, retrying: %s", exc)
-            self._tasks.add(asyncio.create_task(self._subscribe_later(), name="chat-hub-subscribe"))
-        self._reader = asyncio.create_task(self._read_loop(), name="chat-hub-reader")
+            self._tasks.add(asyncio.create_task(self._subscribe_later(), name="realtime-hub-subscribe"))
+        self._reader = asyncio.create_task(self._read_loop(), name="realtime-hub-reader")
 
     async def _subscribe_later(self) -> None:
         backoff = 0.5
@@ -240,7 +235,7 @@ class Hub:
         self.route(user_id, payload, envelope)
 
     def deliver_local(self, user_id: str, payload: str) -> int:
-        """An event published on this replica (see `deployments.events.LocalSink`)."""
+        """An event published on this replica (see `deployments.realtime.bus.LocalSink`)."""
         if user_id not in self.by_user:
             return 0
         self.route(user_id, payload)
@@ -267,7 +262,6 @@ class Hub:
             if excluded and conn.session_key == excluded:
                 continue
             conn.push(envelope.frame)
-            self.delivered += 1
         if envelope.event == "match_removed":
             self._match_removed(user_id, conns, envelope.data())
 
@@ -302,6 +296,10 @@ class Hub:
             # The match may have ended by a block: later events wait until the block set is fresh.
             self._held[user_id] = []
             self.spawn(self._refresh_blocks(user_id))
+
+    async def blocked_of(self, user_id: str) -> set[str]:
+        """The users whose events must not reach this user's sockets (none without a loader)."""
+        return set(await self.blocks_loader(user_id)) if self.blocks_loader is not None else set()
 
     async def _refresh_blocks(self, user_id: str) -> None:
         try:

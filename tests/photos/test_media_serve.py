@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.media import MediaProcessor
-from tests.profiles.conftest import jpeg_bytes, opened
+from deployments.photos.processing import MediaProcessor
+from tests.photos.conftest import jpeg_bytes, opened
 
 pytestmark = pytest.mark.ray
 

@@ -12,7 +12,7 @@ from moto.server import ThreadedMotoServer
 
 from deployments.app import create_app
 from tests.factories import make_member
-from tests.profiles.conftest import jpeg_bytes, opened, upload
+from tests.photos.conftest import jpeg_bytes, opened, upload
 
 BUCKET = "photos-test"
 
