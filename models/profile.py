@@ -15,6 +15,19 @@ from models.base import Base, created_at, uuid_pk
 
 GENDERS = ("male", "female", "non_binary", "other")
 SHOW_ME = ("men", "women", "everyone")
+# A profile is complete (it may see feeds and appear in them) when these columns are set: the one
+# definition, read by `is_complete` and, through `complete_sql`, by the feed's queries.
+REQUIRED_FOR_FEED = ("first_name", "birth_date", "gender", "latitude", "longitude")
+
+
+def is_complete(profile: object | None) -> bool:
+    """A profile row (ORM object or SQL row) has every column the feed needs."""
+    return profile is not None and all(getattr(profile, column) is not None for column in REQUIRED_FOR_FEED)
+
+
+def complete_sql(alias: str) -> str:
+    """`is_complete` as an SQL condition on the user_profiles row named `alias`."""
+    return " AND ".join(f"{alias}.{column} IS NOT NULL" for column in REQUIRED_FOR_FEED)
 
 
 class Point(UserDefinedType):

@@ -30,13 +30,18 @@ def snap(lat, lon, grid_km: float):
     return row_centre, col_centre
 
 
+def haversine_radians(lat1, lon1, lat2, lon2, cos_lat2=None):
+    """Great-circle distance in km between points given in radians. `cos_lat2` may be passed
+    precomputed: the ranker keeps it per indexed row rather than recomputing it per request."""
+    cos2 = np.cos(lat2) if cos_lat2 is None else cos_lat2
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * cos2 * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
 def haversine_km(lat1, lon1, lat2, lon2):
     """Great-circle distance in km between points given in degrees."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return haversine_radians(np.radians(lat1), np.radians(np.asarray(lon1, dtype=np.float64)),
+                             np.radians(lat2), np.radians(np.asarray(lon2, dtype=np.float64)))
 
 
 def shown_km(distance_km):

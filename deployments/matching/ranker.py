@@ -35,8 +35,9 @@ import asyncpg
 import numpy as np
 
 from actors.ring import stable_hash
-from deployments.matching.geo import EARTH_RADIUS_KM, KM_PER_DEG_LAT, snap
+from deployments.matching.geo import KM_PER_DEG_LAT, haversine_radians, snap
 from kit.db import LazyPool
+from models.profile import complete_sql
 
 log = logging.getLogger("app.matching.ranker")
 
@@ -47,14 +48,13 @@ MUTUAL_CAP = 5
 ACTIVITY_HALF_LIFE_H = 48.0
 WATERMARK_OVERLAP_S = 10.0  # re-read recent changes: a transaction may commit after its now()
 
-_ROW_SQL = """
+_ROW_SQL = f"""
 SELECT u.id::text AS id, p.latitude, p.longitude, p.birth_date, p.gender, p.show_me,
        p.age_min, p.age_max, p.max_distance,
        coalesce(extract(epoch FROM u.last_active_at), 0)::float8 AS active,
        EXISTS (SELECT 1 FROM profile_photos ph WHERE ph.user_id = u.id) AS has_photo,
        ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = u.id) AS interests,
-       (p.first_name IS NOT NULL AND p.birth_date IS NOT NULL AND p.gender IS NOT NULL
-        AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL
+       ({complete_sql("p")}
         AND u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL) AS eligible
 FROM users u JOIN user_profiles p ON p.user_id = u.id
 """
@@ -200,10 +200,7 @@ class CandidateIndex:
              "mutual": int(mutual[i])} for i in top]}
 
     def _distance(self, rows: np.ndarray, vlat_r: float, vlon_r: float) -> np.ndarray:
-        dphi = self.lat_r[rows] - vlat_r
-        dlmb = self.lon_r[rows] - vlon_r
-        a = np.sin(dphi / 2) ** 2 + np.cos(vlat_r) * self.cos_lat[rows] * np.sin(dlmb / 2) ** 2
-        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+        return haversine_radians(vlat_r, vlon_r, self.lat_r[rows], self.lon_r[rows], cos_lat2=self.cos_lat[rows])
 
     def _mutually_eligible(self, rows: np.ndarray, dist: np.ndarray, viewer: dict, today: int) -> np.ndarray:
         age = (today - self.birth[rows]) // 10000
@@ -256,6 +253,7 @@ class FeedRanker:
         self._task: asyncio.Task | None = None
 
     async def ping(self) -> str:
+        """Readiness (`deployments.health`): the ranker answers."""
         return "ok"
 
     async def close(self) -> None:
@@ -299,10 +297,6 @@ class FeedRanker:
             if full:
                 self._full_at = self._refreshed_at
             return len(rows)
-
-    async def stats(self) -> dict:
-        return {"profiles": len(self.index), "grid_km": self.index.grid_km, "interests": len(self.index.vocab),
-                "refreshed_s_ago": None if self._refreshed_at is None else time.monotonic() - self._refreshed_at}
 
     @staticmethod
     def _build(rows, grid_km: float) -> CandidateIndex:

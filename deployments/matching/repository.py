@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Block, Match, ProfilePhoto, Swipe, User, UserProfile, canonical_pair
+from models.profile import complete_sql
 
 _ACTIVE_USER = "u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL"
 
@@ -40,9 +41,7 @@ SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS},
        ARRAY(SELECT ph.photo_url {_PHOTO_ORDER}) AS photo_urls,
        ARRAY(SELECT ph.storage_key {_PHOTO_ORDER}) AS photo_keys
   FROM user_profiles p JOIN users u ON u.id = p.user_id
- WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER}
-   AND p.first_name IS NOT NULL AND p.birth_date IS NOT NULL AND p.gender IS NOT NULL
-   AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL
+ WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER} AND {complete_sql("p")}
 ), impressions AS (
 INSERT INTO feed_impressions (viewer_id, candidate_id)
 SELECT CAST(:viewer AS uuid), s.user_id

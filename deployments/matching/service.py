@@ -16,13 +16,12 @@ from typing import Any, NamedTuple
 
 from deployments.billing.repository import SubscriptionRepository
 from deployments.matching.repository import MatchingRepository
-from deployments.matching.schemas import (Admirer, FeedCard, LastMessage, LikesYouResponse, MatchOut, MatchUser,
-                                          Rewound)
+from deployments.matching.schemas import Admirer, FeedCard, LastMessage, LikesYouResponse, MatchOut, MatchUser, Rewound
 from deployments.profiles.schemas import age_on
-from deployments.profiles.service import is_complete
 from kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unprocessable
 from kit.settings import Settings
 from models import ProfilePhoto
+from models.profile import is_complete
 
 PhotoUrl = Callable[[ProfilePhoto], str]
 LIKE_WINDOW = timedelta(hours=24)

@@ -109,9 +109,6 @@ class MediaProcessor:
         self.workers = workers or max(1, (os.cpu_count() or 2) // 2)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="media")
 
-    async def ping(self) -> str:
-        return "ok"
-
     async def process(self, data: bytes, max_pixels: int) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, process_image, bytes(data), max_pixels)

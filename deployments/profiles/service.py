@@ -8,19 +8,15 @@ from datetime import date
 
 from deployments.matching.geo import same_cell
 from deployments.profiles.repository import ProfileRepository
-from deployments.profiles.schemas import (Location, PhotoOut, PreferencesOut, ProfileOut, ProfileUpdate, age_on)
+from deployments.profiles.schemas import Location, PhotoOut, PreferencesOut, ProfileOut, ProfileUpdate, age_on
 from kit.errors import Unprocessable
 from kit.redis import RateLimiter
 from kit.settings import Settings
 from models import ProfilePhoto, UserProfile
+from models.profile import is_complete
 
 PhotoUrl = Callable[[ProfilePhoto], str]
 DEFAULT_PREFERENCES = {"max_distance": 50, "age_min": 18, "age_max": 100, "show_me": "everyone"}
-
-
-def is_complete(profile: UserProfile | None) -> bool:
-    return bool(profile and profile.first_name and profile.birth_date and profile.gender
-                and profile.latitude is not None and profile.longitude is not None)
 
 
 class ProfileService:
