@@ -85,15 +85,15 @@ def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.
     never touches another local Ray (a test run's). The dashboard port is explicit because
     8265 may belong to that other Ray, and `serve deploy` must talk to ours.
 
-    Ray listens on loopback only, with one exception Ray hard-codes: in single-machine mode
+    Ray listens on loopback only: in single-machine mode
     (LOCAL_RAY_ENV) the node address is 127.0.0.1, so GCS, raylet (node and object manager),
     every worker's gRPC server, the client server (10001), dashboard agent, runtime-env agent
     and metrics exporters bind it; the dashboard host is set to it here; HAProxy's stats (8404)
     and Prometheus (9101) frontends are moved to it by haproxy_edge.py; Serve's fallback proxy
     (8500) and replica ingress ports (30000+) follow http_options.host (127.0.0.1 unless HOST
-    says otherwise), like the app's own PORT. The exception: each Serve replica's
-    inter-deployment gRPC server binds every interface ("[::]:0" in Ray's replica code, no
-    setting to change it)."""
+    says otherwise), like the app's own PORT; each Serve replica's inter-deployment gRPC server,
+    which Ray's replica code binds to every interface with no setting, is moved to loopback by
+    the deployments themselves (serve_app._internal_grpc_on_loopback)."""
     head = subprocess.Popen([ray_bin("ray"), "start", "--head", "--block", "--port=0", "--disable-usage-stats",
                              "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
                              "--include-dashboard=true", f"--dashboard-port={dashboard_port}",

@@ -42,6 +42,7 @@ class Gateway:
 
     def __init__(self, ranker: DeploymentHandle, media: DeploymentHandle, user_shards: int, match_shards: int) -> None:
         _decline_permessage_deflate()
+        _internal_grpc_on_loopback()
         self.ranker = ranker
         self.media = media
         self.user_shards = user_shards
@@ -89,11 +90,32 @@ def _decline_permessage_deflate() -> None:
     uvicorn.Config = Config
 
 
+def _internal_grpc_on_loopback() -> None:
+    """On one machine (`make run` runs Ray in its single-machine mode, node address 127.0.0.1),
+    bind the inter-deployment gRPC server Serve opens in each replica (after this constructor) to
+    loopback: Ray hard-codes every interface for it. On a cluster other nodes must reach it, so
+    it is left alone there."""
+    if os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
+        return
+    from ray.serve._private import replica
+
+    bind = replica.add_port_to_grpc_server
+    if getattr(bind, "loopback_only", False):
+        return
+
+    def bind_loopback(server: Any, address: str) -> int:
+        return bind(server, "127.0.0.1:0" if address == "[::]:0" else address)
+
+    bind_loopback.loopback_only = True  # type: ignore[attr-defined]
+    replica.add_port_to_grpc_server = bind_loopback
+
+
 @serve.deployment(name="FeedRanker")
 class ServedFeedRanker(FeedRanker):
     """FeedRanker reading its settings on the replica (the builder may run on another node)."""
 
     def __init__(self) -> None:
+        _internal_grpc_on_loopback()
         super().__init__(database_url=get_settings().database_url)
 
 
@@ -103,6 +125,7 @@ class ServedMediaProcessor(MediaProcessor):
     feed, chat and profile requests win and image work waits (it is batch work, seconds long)."""
 
     def __init__(self, niceness: int = 4) -> None:
+        _internal_grpc_on_loopback()
         with contextlib.suppress(OSError):
             os.nice(niceness)
         super().__init__()
