@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from deployments import health
 from deployments.backends import Backends, BackendsFactory, local_backends
 from kit.addresses import ClientAddress
 from kit.domain import Domain
-from kit.errors import install_error_handlers
+from kit.errors import document_errors, install_error_handlers
 from kit.http import BodySizeLimit, InflightPerAddress, RequestTimeout
 from kit.logging import configure_logging
 from kit.resources import Resources
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
         description="Phone OTP login, profiles, feed and swipes, realtime chat (websocket `/ws`), "
                     "safety and billing. Authorize with the `token` from `/api/v1/auth/verify-otp`.",
         lifespan=_lifespan(settings, backends or local_backends, registered),
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
@@ -95,12 +97,14 @@ def _access_token_valid(settings: Settings, token: str) -> bool:
     return True
 
 
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<function>` (auth_send_otp, profile_get_me): what client generators name their methods."""
+    tag = str(route.tags[0]) if route.tags else ""
+    return route.name if not tag or route.name.startswith(tag) else f"{tag}_{route.name}"
+
+
 def _openapi(app: FastAPI) -> dict:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        for path in schema.get("paths", {}).values():
-            for op in path.values():
-                op.setdefault("responses", {}).setdefault(
-                    "4XX", {"description": 'Error envelope: `{"success": false, "error": {"code", "message"}}`'})
-        app.openapi_schema = schema
+        app.openapi_schema = document_errors(schema)
     return app.openapi_schema

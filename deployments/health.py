@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from typing import Literal
+
+from pydantic import BaseModel, Field
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from deployments.backends import Backends
 from kit.deps import AppResources
-from kit.errors import envelope
+from kit.errors import envelope, error_responses
 from kit.resources import Resources
 
 router = APIRouter(tags=["health"])
@@ -69,13 +72,24 @@ async def readiness(resources: Resources, timeout_s: float = PROBE_TIMEOUT_S) ->
             if state != "up"]
 
 
-@router.get("/livez")
+class Probe(BaseModel):
+    success: bool = True
+    status: Literal["alive", "ready"]
+
+
+class Health(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    services: dict[str, str] = Field(description="database and redis: up or down; backends: local or ray")
+
+
+@router.get("/livez", response_model=Probe)
 async def livez() -> dict:
     """Liveness: the process answers; no dependency is consulted."""
     return {"success": True, "status": "alive"}
 
 
-@router.get("/readyz", responses={503: {"description": "A dependency is unreachable"}})
+@router.get("/readyz", response_model=Probe, responses=error_responses(
+    (503, "not_ready", "a dependency is unreachable (`error.unreachable` names them)")))
 async def readyz(resources: AppResources) -> JSONResponse:
     """Readiness: database, Redis, the shards and the ranker answer; 503 `not_ready` naming what does not."""
     failed = await readiness(resources)
@@ -85,7 +99,7 @@ async def readyz(resources: AppResources) -> JSONResponse:
     return JSONResponse({"success": True, "status": "ready"})
 
 
-@router.get("/health", responses={503: {"description": "A dependency is down"}})
+@router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "A dependency is down"}})
 async def health(resources: AppResources) -> JSONResponse:
     """Liveness and dependencies: 200 `healthy`, or 503 `unhealthy` naming what is down."""
     states = await probe_all(resources, {"database": _database, "redis": _redis})

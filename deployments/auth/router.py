@@ -23,11 +23,28 @@ from deployments.auth.service import OtpService, SessionEnded, SessionService
 from deployments.realtime.bus import Events
 from kit.db import Session, after_commit
 from kit.deps import AppSettings, ClientIp, Limiter
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/send-otp", response_model=SendOtpResponse)
+PHONE_ERRORS = [
+    (422, "invalid_phone_number", "not a valid number"),
+    (422, "phone_number_not_supported", "not a mobile number (premium-rate, toll-free, VoIP, landline, ...)"),
+    (422, "phone_country_not_supported", "a number of a region outside SMS_ALLOWED_COUNTRIES"),
+    (503, "service_unavailable", "the rate limiter (Redis) is down"),
+]
+
+
+@router.post("/send-otp", response_model=SendOtpResponse, responses=error_responses(
+    *PHONE_ERRORS,
+    (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
+    (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
+    (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
+    (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
+    (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
+    (503, "sms_failed", "the SMS provider did not accept the message"),
+))
 async def send_otp(body: SendOtpRequest, session: Session, settings: AppSettings, limiter: Limiter, ip: ClientIp,
                    sms: Sms) -> SendOtpResponse:
     """Text a 6-digit code to a mobile number of an allowed country (same answer whether or not it has an account)."""
@@ -35,7 +52,13 @@ async def send_otp(body: SendOtpRequest, session: Session, settings: AppSettings
     return SendOtpResponse(expires_in=await service.send(body.phone_number, ip))
 
 
-@router.post("/verify-otp", response_model=VerifyOtpResponse)
+@router.post("/verify-otp", response_model=VerifyOtpResponse, responses=error_responses(
+    *PHONE_ERRORS,
+    (400, "otp_expired", "no open code for this number, or it expired"),
+    (400, "invalid_otp", "wrong code; the message says how many attempts are left"),
+    (403, "account_banned", "the account was banned"),
+    (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
+))
 async def verify_otp(body: VerifyOtpRequest, session: Session, settings: AppSettings, limiter: Limiter,
                      ip: ClientIp, sms: Sms) -> VerifyOtpResponse:
     """Check the code; create the account on first login and return access and refresh tokens."""
@@ -46,7 +69,9 @@ async def verify_otp(body: VerifyOtpRequest, session: Session, settings: AppSett
                              user=UserOut(id=user.id, phone_number=user.phone_number, is_verified=user.is_verified))
 
 
-@router.post("/refresh-token", response_model=RefreshResponse)
+@router.post("/refresh-token", response_model=RefreshResponse, responses=error_responses(
+    (401, "refresh_token_reused", "this refresh token was already used: the session is ended now"),
+))
 async def refresh_token(session: Session, settings: AppSettings, events: Events,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> RefreshResponse:
     """Trade the refresh token (as the Bearer credential) for a new access and refresh token."""

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+# E.164: "+", a country code and the national number, digits only (at most 15).
+E164 = r"^\+[1-9]\d{6,14}$"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _phone() -> Any:
+    return Field(pattern=E164, description="E.164: `+`, country code and number, digits only",
+                 examples=["+14155550123"])
+
+
 class SendOtpRequest(Strict):
-    phone_number: str = Field(min_length=4, max_length=32, examples=["+14155550123"])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone_number": "+14155550123"}]})
+
+    phone_number: str = _phone()
 
 
 class SendOtpResponse(BaseModel):
@@ -22,7 +34,10 @@ class SendOtpResponse(BaseModel):
 
 
 class VerifyOtpRequest(Strict):
-    phone_number: str = Field(min_length=4, max_length=32, examples=["+14155550123"])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"phone_number": "+14155550123", "otp": "123456"}]})
+
+    phone_number: str = _phone()
     otp: str = Field(pattern=r"^\d{6}$", examples=["123456"])
 
 

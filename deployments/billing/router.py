@@ -12,6 +12,7 @@ from deployments.billing.repository import SubscriptionRepository
 from deployments.billing.schemas import PlansResponse, SubscribeRequest, SubscriptionResponse, WebhookResponse
 from deployments.billing.service import BillingService, plan_list
 from kit.db import Session
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
@@ -35,13 +36,20 @@ async def subscription(caller: CurrentUser, service: Service) -> SubscriptionRes
     return SubscriptionResponse(subscription=await service.current(caller.id))
 
 
-@router.post("/subscribe", response_model=SubscriptionResponse)
+@router.post("/subscribe", response_model=SubscriptionResponse, responses=error_responses(
+    (402, "payment_failed", "the card was declined, or the payment needs a step this API cannot complete"),
+    (409, "already_subscribed", "an active subscription exists"),
+    (422, "invalid_payment_method", "the provider refused the token"),
+    (503, "billing_unavailable", "the payment provider is unreachable or the plan is not set up there"),
+))
 async def subscribe(body: SubscribeRequest, caller: CurrentUser, service: Service) -> SubscriptionResponse:
     """Charge the card and start the plan (402 `payment_failed` on a decline, 409 if already subscribed)."""
     return SubscriptionResponse(subscription=await service.subscribe(caller.id, body))
 
 
-@router.post("/cancel", response_model=SubscriptionResponse)
+@router.post("/cancel", response_model=SubscriptionResponse, responses=error_responses(
+    (404, "no_subscription", "no active subscription"),
+))
 async def cancel(caller: CurrentUser, service: Service) -> SubscriptionResponse:
     """Stop renewal; premium stays until `expires_at` of the period already paid."""
     return SubscriptionResponse(subscription=await service.cancel(caller.id))

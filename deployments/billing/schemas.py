@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deployments.billing.plans import PLANS
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,8 +36,15 @@ class PaymentMethodIn(Strict):
                        examples=["tok_visa"])
 
 
+PlanId = Literal["premium_monthly", "premium_yearly"]
+assert set(PlanId.__args__) == set(PLANS)  # type: ignore[attr-defined]  # the API's enum is the plans on sale
+
+
 class SubscribeRequest(Strict):
-    plan_id: str = Field(min_length=1, max_length=64, examples=["premium_monthly"])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"plan_id": "premium_monthly", "payment_method": {"type": "card", "token": "tok_visa"}}]})
+
+    plan_id: PlanId = Field(examples=["premium_monthly"])
     payment_method: PaymentMethodIn
 
 

@@ -29,7 +29,9 @@ class SendMessageRequest(BaseModel):
 
 
 class MarkReadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11"},
+        {"match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11", "message_ids": ["9b2e4c6a-1f3d-4e5b-8a7c-0d1e2f3a4b5c"]}]})
 
     match_id: uuid.UUID
     message_ids: list[uuid.UUID] | None = Field(

@@ -26,6 +26,7 @@ from deployments.photos.lifecycle import PhotoUrl
 from deployments.realtime.bus import EventBus, Events
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/matching", tags=["matching"])
 
@@ -41,7 +42,10 @@ def _service(session: Session, settings: AppSettings, backends: AppBackends, pho
 Service = Annotated[MatchingService, Depends(_service)]
 
 
-@router.get("/feed", response_model=FeedResponse)
+@router.get("/feed", response_model=FeedResponse, responses=error_responses(
+    (422, "profile_incomplete", "the caller's own profile is not complete"),
+    (429, "feed_limit_reached", "RATE_FEED_PAGES_PER_HOUR feed pages this hour"),
+))
 async def feed(caller: CurrentUser, service: Service, settings: AppSettings, limiter: Limiter,
                limit: Limit = 20) -> FeedResponse:
     """Ranked candidates who fit the caller's preferences and whose preferences the caller fits."""
@@ -50,7 +54,12 @@ async def feed(caller: CurrentUser, service: Service, settings: AppSettings, lim
     return FeedResponse(users=await service.feed(caller.id, limit))
 
 
-@router.post("/swipe", response_model=SwipeResponse, response_model_exclude_none=True)
+@router.post("/swipe", response_model=SwipeResponse, response_model_exclude_none=True, responses=error_responses(
+    (404, "user_not_found", "no such user, banned, deleted, or blocked either way"),
+    (409, "already_swiped", "the opposite swipe was already made (use rewind)"),
+    (422, "cannot_swipe_self", "swiping on yourself"),
+    (429, "like_limit_reached", "FREE_DAILY_LIKES likes in the last 24 h without a subscription"),
+))
 async def swipe(body: SwipeRequest, caller: CurrentUser, service: Service, backends: AppBackends, events: Events,
                 background: BackgroundTasks) -> SwipeResponse:
     """Like or pass; a like on someone who liked you makes a match (both are told at once)."""
@@ -78,7 +87,9 @@ async def matches(caller: CurrentUser, service: Service, limit: Limit = 20, offs
     return MatchesResponse(matches=page, next_offset=next_offset)
 
 
-@router.delete("/matches/{match_id}", response_model=UnmatchResponse)
+@router.delete("/matches/{match_id:uuid}", response_model=UnmatchResponse, responses=error_responses(
+    (404, "match_not_found", "no such match of the caller's"),
+))
 async def unmatch(match_id: uuid.UUID, caller: CurrentUser, service: Service, events: Events,
                   background: BackgroundTasks) -> UnmatchResponse:
     """Unmatch: the match leaves both lists and both people are told."""
@@ -95,7 +106,11 @@ async def likes_you(caller: CurrentUser, service: Service, limit: Limit = 20, of
     return await service.likes_you(caller.id, limit, offset)
 
 
-@router.post("/rewind", response_model=RewindResponse)
+@router.post("/rewind", response_model=RewindResponse, responses=error_responses(
+    (403, "premium_required", "no active subscription"),
+    (404, "nothing_to_rewind", "no swipe to undo"),
+    (409, "rewind_not_possible", "that swipe made a match, or it was just rewound"),
+))
 async def rewind(caller: CurrentUser, service: Service, backends: AppBackends,
                  background: BackgroundTasks) -> RewindResponse:
     """Premium: undo the caller's last swipe, unless it made a match."""

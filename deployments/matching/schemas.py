@@ -28,7 +28,8 @@ class FeedResponse(BaseModel):
 
 
 class SwipeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"target_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01", "action": "like"}]})
     target_user_id: uuid.UUID
     action: Literal["like", "pass"]
 

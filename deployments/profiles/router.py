@@ -14,6 +14,7 @@ from deployments.profiles.service import ProfileService
 from deployments.realtime.bus import Events
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/profile", tags=["profile"])
 
@@ -31,8 +32,12 @@ async def get_me(caller: CurrentUser, service: Service) -> ProfileResponse:
     return ProfileResponse(profile=await service.read(caller.id))
 
 
-@router.put("/me", response_model=UpdateResponse)
-async def put_me(body: ProfileUpdate, caller: CurrentUser, service: Service, events: Events) -> UpdateResponse:
+@router.put("/me", response_model=UpdateResponse, responses=error_responses(
+    (422, "invalid_birth_date", "under 18, or not a plausible birth date"),
+    (422, "invalid_age_range", "age_min above age_max (the stored one where only one is sent)"),
+    (429, "location_limit_reached", "RATE_LOCATION_UPDATES_PER_HOUR moves to another grid cell this hour"),
+))
+async def update_me(body: ProfileUpdate, caller: CurrentUser, service: Service, events: Events) -> UpdateResponse:
     """Update the caller's profile; omitted fields keep their value."""
     profile = await service.update(caller.id, body)
     await events.profile_changed(caller.id)

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 Gender = Literal["male", "female", "non_binary", "other"]
 ShowMe = Literal["men", "women", "everyone"]
 MAX_INTERESTS = 20
+NOT_BLANK = r"\S"  # at least one character that is not whitespace
+Interest = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=NOT_BLANK)]
+
+
+def _json_integer(value: Any) -> Any:
+    """What JSON Schema calls an integer: 3 and 3.0, never true or "3" (pydantic's lax int takes
+    those, its strict int refuses 3.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _iso_date(value: Any) -> Any:
+    """A `YYYY-MM-DD` string, as the schema says (pydantic would also take a number of seconds)."""
+    if value is not None and not isinstance(value, str | date):
+        raise ValueError("must be a date string YYYY-MM-DD")
+    return value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)  # after the bounds in Annotated[...], so the schema shows them
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 def age_on(birth: date, today: date) -> int:
@@ -19,43 +40,39 @@ def age_on(birth: date, today: date) -> int:
 
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    latitude: float = Field(ge=-90, le=90, examples=[40.7128])
-    longitude: float = Field(ge=-180, le=180, examples=[-74.006])
+    latitude: float = Field(ge=-90, le=90, strict=True, examples=[40.7128])
+    longitude: float = Field(ge=-180, le=180, strict=True, examples=[-74.006])
 
 
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_distance: int | None = Field(None, ge=1, le=500, description="km", examples=[50])
-    age_min: int | None = Field(None, ge=18, le=100, examples=[25])
-    age_max: int | None = Field(None, ge=18, le=100, examples=[35])
+    max_distance: Annotated[int, Field(ge=1, le=500), JSON_INTEGER] | None = Field(None, description="km", examples=[50])
+    age_min: Annotated[int, Field(ge=18, le=100), JSON_INTEGER] | None = Field(None, examples=[25])
+    age_max: Annotated[int, Field(ge=18, le=100), JSON_INTEGER] | None = Field(None, examples=[35])
     show_me: ShowMe | None = Field(None, examples=["women"])
-
-    @model_validator(mode="after")
-    def _range(self) -> "Preferences":
-        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
-            raise ValueError("age_min must not exceed age_max")
-        return self
 
 
 class ProfileUpdate(BaseModel):
     """Partial update: omitted fields keep their value. Unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    # Python's regular expressions: `\S` means what str.strip() keeps, the rule the validators apply.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", json_schema_extra={"examples": [{
         "first_name": "John", "last_name": "Doe", "birth_date": "1995-05-15", "gender": "male",
         "bio": "Software developer", "location": {"latitude": 40.7128, "longitude": -74.006},
         "preferences": {"max_distance": 50, "age_min": 25, "age_max": 35, "show_me": "women"},
         "interests": ["technology", "travel", "music"],
     }]})
 
-    first_name: str | None = Field(None, min_length=1, max_length=50)
-    last_name: str | None = Field(None, min_length=1, max_length=50)
-    birth_date: date | None = None
+    first_name: str | None = Field(None, min_length=1, max_length=50, pattern=NOT_BLANK)
+    last_name: str | None = Field(None, min_length=1, max_length=50, pattern=NOT_BLANK)
+    birth_date: IsoDate | None = Field(None, description="At least 18 years ago, at most 120 (422 `invalid_birth_date`)")
     gender: Gender | None = None
-    bio: str | None = Field(None, max_length=500)
+    bio: str | None = Field(None, max_length=500, pattern=NOT_BLANK)
     location: Location | None = None
-    location_name: str | None = Field(None, max_length=255)
-    preferences: Preferences | None = None
-    interests: list[str] | None = Field(None, max_length=MAX_INTERESTS)
+    location_name: str | None = Field(None, max_length=255, pattern=NOT_BLANK)
+    preferences: Preferences | None = Field(
+        None, description="age_min above age_max, the stored one counting for an omitted one, is a 422 `invalid_age_range`")
+    interests: list[Interest] | None = Field(None, max_length=MAX_INTERESTS)
 
     @field_validator("first_name", "last_name", "bio", "location_name")
     @classmethod
@@ -67,18 +84,6 @@ class ProfileUpdate(BaseModel):
             raise ValueError("must not be blank")
         return value
 
-    @field_validator("birth_date")
-    @classmethod
-    def _adult(cls, value: date | None) -> date | None:
-        if value is None:
-            return None
-        age = age_on(value, date.today())
-        if age < 18:
-            raise ValueError("you must be at least 18 years old")
-        if age > 120:
-            raise ValueError("birth_date is not plausible")
-        return value
-
     @field_validator("interests")
     @classmethod
     def _interests(cls, value: list[str] | None) -> list[str] | None:
@@ -86,9 +91,7 @@ class ProfileUpdate(BaseModel):
             return None
         cleaned: list[str] = []
         for item in value:
-            name = " ".join(item.split()).lower()
-            if not 1 <= len(name) <= 50:
-                raise ValueError("each interest must be 1 to 50 characters")
+            name = " ".join(item.split()).lower()  # never longer than the item, never empty (NOT_BLANK)
             if name not in cleaned:
                 cleaned.append(name)
         return cleaned

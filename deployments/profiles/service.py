@@ -35,6 +35,7 @@ class ProfileService:
     async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> ProfileOut:
         current = await self.repo.get(user_id)
         values = self._columns(change)
+        _check_birth_date(change.birth_date)
         self._check_age_range(current, values)
         await self._count_move(user_id, current, values)
         await self.repo.upsert(user_id, values)
@@ -72,7 +73,8 @@ class ProfileService:
         age_min = values.get("age_min", current.age_min if current else DEFAULT_PREFERENCES["age_min"])
         age_max = values.get("age_max", current.age_max if current else DEFAULT_PREFERENCES["age_max"])
         if age_min > age_max:
-            raise Unprocessable(f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})")
+            raise Unprocessable(f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})",
+                                code="invalid_age_range")
 
     def _render(self, user_id: uuid.UUID, profile: UserProfile | None, interests: list[str],
                 photos: list[ProfilePhoto]) -> ProfileOut:
@@ -97,3 +99,14 @@ class ProfileService:
             interests=interests,
             is_complete=is_complete(profile),
         )
+
+
+def _check_birth_date(birth: date | None) -> None:
+    """A rule of today's date, which a schema cannot state: its own code (422 `invalid_birth_date`)."""
+    if birth is None:
+        return
+    age = age_on(birth, date.today())
+    if age < 18:
+        raise Unprocessable("birth_date: you must be at least 18 years old", code="invalid_birth_date")
+    if age > 120:
+        raise Unprocessable("birth_date: not a plausible birth date", code="invalid_birth_date")

@@ -22,6 +22,7 @@ from deployments.safety.schemas import (
 )
 from deployments.safety.service import ModerationService, announce_removals
 from kit.db import Session
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
 
@@ -30,7 +31,10 @@ def _service(session) -> ModerationService:
     return ModerationService(SafetyRepository(session))
 
 
-@router.get("/reports", response_model=ReportsResponse)
+MODERATORS_ONLY = (403, "not_moderator", "the caller is not a moderator")
+
+
+@router.get("/reports", response_model=ReportsResponse, responses=error_responses(MODERATORS_ONLY))
 async def list_reports(moderator: Moderator, session: Session,
                        status: Annotated[ReportStatus | Literal["all"], Query()] = "pending",
                        limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -40,7 +44,11 @@ async def list_reports(moderator: Moderator, session: Session,
     return ReportsResponse(reports=await _service(session).reports(moderator.id, wanted, limit, offset))
 
 
-@router.post("/reports/{report_id}/resolve", response_model=ResolveResponse)
+@router.post("/reports/{report_id:uuid}/resolve", response_model=ResolveResponse, responses=error_responses(
+    MODERATORS_ONLY,
+    (403, "cannot_resolve_own_report", "another moderator must resolve a report you filed"),
+    (404, "report_not_found", "no such report (or one about you)"),
+))
 async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: Moderator,
                          session: Session) -> ResolveResponse:
     """Set a report reviewing, actioned or dismissed (dismissing the last open one un-hides); not your own."""
@@ -48,7 +56,11 @@ async def resolve_report(report_id: uuid.UUID, body: ResolveRequest, moderator: 
     return ResolveResponse(report=report)
 
 
-@router.post("/users/{user_id}/ban", response_model=MessageResponse)
+@router.post("/users/{user_id:uuid}/ban", response_model=MessageResponse, responses=error_responses(
+    MODERATORS_ONLY,
+    (404, "user_not_found", "no such user (or a moderator)"),
+    (422, "cannot_ban_self", "banning yourself"),
+))
 async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, session: Session, events: Events,
                    tasks: BackgroundTasks) -> MessageResponse:
     """Ban a user: sessions, sockets and matches end, the number cannot log in again; a moderator is a 404."""
@@ -58,7 +70,7 @@ async def ban_user(user_id: uuid.UUID, body: BanRequest, moderator: Moderator, s
     return MessageResponse(message="User banned successfully")
 
 
-@router.get("/audit", response_model=AuditResponse)
+@router.get("/audit", response_model=AuditResponse, responses=error_responses(MODERATORS_ONLY))
 async def audit(moderator: Moderator, session: Session, action: Annotated[AuditAction | None, Query()] = None,
                 target_user_id: Annotated[uuid.UUID | None, Query()] = None,
                 limit: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -13,6 +13,7 @@ from deployments.safety.schemas import BlockRequest, BlocksResponse, MessageResp
 from deployments.safety.service import SafetyService, announce_block
 from kit.db import Session
 from kit.deps import AppSettings, Limiter
+from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/safety", tags=["safety"])
 REPORTS_PER_HOUR = 30
@@ -22,7 +23,10 @@ def _service(session, settings) -> SafetyService:
     return SafetyService(SafetyRepository(session), settings)
 
 
-@router.post("/block", response_model=MessageResponse)
+@router.post("/block", response_model=MessageResponse, responses=error_responses(
+    (404, "user_not_found", "no such user"),
+    (422, "cannot_block_self", "blocking yourself"),
+))
 async def block(body: BlockRequest, caller: CurrentUser, session: Session, settings: AppSettings, events: Events,
                 tasks: BackgroundTasks) -> MessageResponse:
     """Block a user both ways: any match ends and neither of you sees or reaches the other again."""
@@ -38,7 +42,10 @@ async def list_blocks(caller: CurrentUser, session: Session, settings: AppSettin
     return BlocksResponse(blocks=await _service(session, settings).blocks(caller.id))
 
 
-@router.delete("/block/{user_id}", response_model=MessageResponse)
+@router.delete("/block/{user_id:uuid}", response_model=MessageResponse, responses=error_responses(
+    (404, "not_blocked", "you have not blocked this user"),
+    (422, "cannot_unblock_self", "unblocking yourself"),
+))
 async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session,
                   settings: AppSettings) -> MessageResponse:
     """Lift your block on a user. An ended match is not restored."""
@@ -46,7 +53,10 @@ async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session,
     return MessageResponse(message="User unblocked successfully")
 
 
-@router.post("/report", response_model=ReportResponse)
+@router.post("/report", response_model=ReportResponse, responses=error_responses(
+    (404, "user_not_found", "no such user"),
+    (422, "cannot_report_self", "reporting yourself"),
+))
 async def report(body: ReportRequest, caller: CurrentUser, session: Session, settings: AppSettings,
                  limiter: Limiter, events: Events, tasks: BackgroundTasks) -> ReportResponse:
     """Report a user (the recent conversation is kept as evidence); also blocks unless `block` is false."""

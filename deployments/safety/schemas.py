@@ -30,7 +30,8 @@ def _strip(value: str | None) -> str | None:
 
 
 class BlockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"user_id": "user-uuid"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01"}]})
     user_id: uuid.UUID
 
 
@@ -52,14 +53,14 @@ class BlocksResponse(BaseModel):
 
 class ReportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "reported_user_id": "user-uuid", "reason": "inappropriate_behavior",
+        "reported_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01", "reason": "inappropriate_behavior",
         "description": "User sent inappropriate messages"}]})
 
     reported_user_id: uuid.UUID
     reason: ReportReason = Field(description="inappropriate_behavior, harassment, spam, fake_profile, underage, "
                                              "scam, offline_behavior or other")
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
-    block: bool = Field(True, description="Also block the reported user (the default); false only reports")
+    block: bool = Field(True, strict=True, description="Also block the reported user (the default); false only reports")
 
     @field_validator("description")
     @classmethod
@@ -135,8 +136,9 @@ class ResolveResponse(BaseModel):
 
 
 class BanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Scam messages"}]})
-    reason: str = Field(min_length=1, max_length=255)
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re",
+                              json_schema_extra={"examples": [{"reason": "Scam messages"}]})
+    reason: str = Field(min_length=1, max_length=255, pattern=r"\S", description="Not blank")
 
     @field_validator("reason")
     @classmethod

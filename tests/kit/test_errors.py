@@ -50,10 +50,16 @@ async def test_an_oversized_streamed_body_without_length_is_a_413(client, settin
     assert_envelope(r, 413, "payload_too_large")
 
 
-async def test_non_uuid_path_ids_are_a_422_not_a_500(client, settings):
+async def test_a_path_id_that_is_no_uuid_is_a_404_not_a_500(client, settings):
     user = await login(client, settings.sms_outbox)
     r = await client.delete("/api/v1/profile/photos/not-a-uuid", headers=user.headers)
-    assert_envelope(r, 422)
+    assert_envelope(r, 404, "not_found")
+
+
+async def test_path_ids_match_uppercase_uuids(client, settings):
+    user = await login(client, settings.sms_outbox)
+    r = await client.delete("/api/v1/profile/photos/6F1C2F0E-2B7A-4D0E-9D8E-2F8A0C7B9A11", headers=user.headers)
+    assert_envelope(r, 404, "photo_not_found")
 
 
 async def test_openapi_and_docs_are_served_with_bearer_auth(client):

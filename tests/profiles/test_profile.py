@@ -48,9 +48,8 @@ async def test_interests_are_normalised_and_deduplicated(client, settings):
 
 
 @pytest.mark.parametrize("body", [
-    {"birth_date": date(date.today().year - 17, 1, 1).isoformat()},
-    {"birth_date": "1800-01-01"},
     {"first_name": ""},
+    {"first_name": "   "},
     {"first_name": "x" * 51},
     {"bio": "x" * 501},
     {"gender": "robot"},
@@ -59,7 +58,6 @@ async def test_interests_are_normalised_and_deduplicated(client, settings):
     {"location": {"latitude": 0, "longitude": 181}},
     {"preferences": {"age_min": 17}},
     {"preferences": {"age_max": 101}},
-    {"preferences": {"age_min": 40, "age_max": 30}},
     {"preferences": {"max_distance": 0}},
     {"preferences": {"max_distance": 10000}},
     {"interests": ["x" * 51]},
@@ -72,11 +70,22 @@ async def test_invalid_values_are_a_clear_422(client, settings, body):
     assert r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("body, code", [
+    ({"birth_date": date(date.today().year - 17, 1, 1).isoformat()}, "invalid_birth_date"),
+    ({"birth_date": "1800-01-01"}, "invalid_birth_date"),
+    ({"preferences": {"age_min": 40, "age_max": 30}}, "invalid_age_range"),
+])
+async def test_rules_a_schema_cannot_state_have_their_own_codes(client, settings, body, code):
+    user = await login(client, settings.sms_outbox)
+    r = await client.put("/api/v1/profile/me", json=body, headers=user.headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+
+
 async def test_age_min_above_a_stored_age_max_is_refused(client, settings):
     user = await login(client, settings.sms_outbox)
     await client.put("/api/v1/profile/me", json={"preferences": {"age_min": 20, "age_max": 30}}, headers=user.headers)
     r = await client.put("/api/v1/profile/me", json={"preferences": {"age_min": 35}}, headers=user.headers)
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_age_range"
 
 
 @pytest.mark.parametrize("field", ["is_verified", "phone_number", "id", "user_id", "is_moderator", "banned_at"])
