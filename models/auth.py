@@ -19,6 +19,9 @@ class OtpChallenge(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     phone_number: Mapped[str] = mapped_column(String(16), nullable=False)
     code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)
+    # `login` (verify-otp) or `change_phone` (a code that only moves its requester's account to
+    # this number; its HMAC is bound to that account too).
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False, server_default="login", default="login")
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0", default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -40,3 +43,7 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoke_reason: Mapped[str | None] = mapped_column(String(32))
+    # The device list (GET /auth/sessions): the client's name for itself or its User-Agent, and the
+    # login address's /24 (IPv4) or /48 (IPv6), never the address itself.
+    device_name: Mapped[str | None] = mapped_column(String(100))
+    network: Mapped[str | None] = mapped_column(String(64))

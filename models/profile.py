@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (CheckConstraint, Computed, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, func)
+from sqlalchemy import (Boolean, CheckConstraint, Computed, Date, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
@@ -67,6 +67,8 @@ class UserProfile(Base):
     age_min: Mapped[int] = mapped_column(Integer, nullable=False, server_default="18", default=18)
     age_max: Mapped[int] = mapped_column(Integer, nullable=False, server_default="100", default=100)
     show_me: Mapped[str] = mapped_column(String(20), nullable=False, server_default="everyone", default="everyone")
+    # False: paused. Out of every feed and likes-you; matches and chats stay.
+    discoverable: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"), default=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now(), nullable=False)

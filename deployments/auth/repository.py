@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuthSession, OtpChallenge, User
@@ -21,21 +22,24 @@ class AuthRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_challenge(self, phone: str, code_hmac: str, expires_at: datetime) -> None:
-        # A new code supersedes older open ones; their wrong guesses still count (see failures_since).
+    async def add_challenge(self, phone: str, code_hmac: str, expires_at: datetime, purpose: str = "login") -> None:
+        # A new code supersedes older open ones of its purpose; their wrong guesses still count (see failures_since).
         await self.session.execute(
             update(OtpChallenge)
-            .where(OtpChallenge.phone_number == phone, OtpChallenge.consumed_at.is_(None))
+            .where(OtpChallenge.phone_number == phone, OtpChallenge.purpose == purpose,
+                   OtpChallenge.consumed_at.is_(None))
             .values(consumed_at=func.now())
         )
-        self.session.add(OtpChallenge(phone_number=phone, code_hmac=code_hmac, expires_at=expires_at))
+        self.session.add(OtpChallenge(phone_number=phone, code_hmac=code_hmac, expires_at=expires_at,
+                                      purpose=purpose))
         await self.session.flush()
 
-    async def lock_open_challenge(self, phone: str) -> OtpChallenge | None:
-        """The newest open challenge, row-locked so parallel guesses are counted one by one."""
+    async def lock_open_challenge(self, phone: str, purpose: str = "login") -> OtpChallenge | None:
+        """The newest open challenge of this purpose, row-locked so parallel guesses are counted one by one."""
         result = await self.session.execute(
             select(OtpChallenge)
-            .where(OtpChallenge.phone_number == phone, OtpChallenge.consumed_at.is_(None))
+            .where(OtpChallenge.phone_number == phone, OtpChallenge.purpose == purpose,
+                   OtpChallenge.consumed_at.is_(None))
             .order_by(OtpChallenge.created_at.desc())
             .limit(1)
             .with_for_update()
@@ -68,9 +72,10 @@ class AuthRepository:
         return result.scalar_one_or_none()
 
     async def create_session(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh_jti_hash: str,
-                             ttl_s: int) -> AuthSession:
+                             ttl_s: int, device_name: str | None = None, network: str | None = None) -> AuthSession:
         row = AuthSession(id=session_id, user_id=user_id, refresh_jti_hash=refresh_jti_hash,
-                          expires_at=func.now() + timedelta(seconds=ttl_s))
+                          expires_at=func.now() + timedelta(seconds=ttl_s), last_used_at=func.now(),
+                          device_name=device_name, network=network)
         self.session.add(row)
         await self.session.flush()
         return row
@@ -81,9 +86,12 @@ class AuthRepository:
         )
         return result.scalar_one_or_none()
 
-    async def rotate_refresh(self, auth_session: AuthSession, refresh_jti_hash: str) -> None:
+    async def rotate_refresh(self, auth_session: AuthSession, refresh_jti_hash: str,
+                             network: str | None = None) -> None:
         auth_session.refresh_jti_hash = refresh_jti_hash
         auth_session.last_used_at = func.now()
+        if network is not None:
+            auth_session.network = network
         await self.session.flush()
 
     async def revoke_session(self, session_id: uuid.UUID, reason: str) -> None:
@@ -123,3 +131,62 @@ class AuthRepository:
 
     async def touch_activity(self, user_id: uuid.UUID) -> None:
         await self.session.execute(update(User).where(User.id == user_id).values(last_active_at=func.now()))
+
+    # --- devices ----------------------------------------------------------------------------
+
+    async def live_sessions(self, user_id: uuid.UUID, max_age_s: int) -> list[AuthSession]:
+        """The user's sessions whose tokens still work (not revoked, refresh token and login lifetime
+        not past), most recently used first."""
+        result = await self.session.execute(
+            select(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+                   AuthSession.expires_at > func.now(),
+                   AuthSession.created_at > func.now() - timedelta(seconds=max_age_s))
+            .order_by(func.coalesce(AuthSession.last_used_at, AuthSession.created_at).desc(), AuthSession.id)
+        )
+        return list(result.scalars())
+
+    async def revoke_own_session(self, session_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> bool | None:
+        """Revoke one of the user's sessions: None if it is not theirs (or does not exist), else
+        whether it was live until now."""
+        owner = await self.session.execute(
+            select(AuthSession.id).where(AuthSession.id == session_id, AuthSession.user_id == user_id))
+        if owner.scalar_one_or_none() is None:
+            return None
+        revoked = await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=func.now(), revoke_reason=reason)
+            .returning(AuthSession.id)
+        )
+        return revoked.scalar_one_or_none() is not None
+
+    async def revoke_other_sessions(self, user_id: uuid.UUID, keep: uuid.UUID, reason: str) -> list[uuid.UUID]:
+        result = await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.id != keep, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=func.now(), revoke_reason=reason)
+            .returning(AuthSession.id)
+        )
+        return list(result.scalars())
+
+    # --- phone change -----------------------------------------------------------------------
+
+    async def phone_of(self, user_id: uuid.UUID) -> str | None:
+        result = await self.session.execute(select(User.phone_number).where(User.id == user_id))
+        return result.scalar_one_or_none()
+
+    async def move_to_phone(self, user_id: uuid.UUID, phone: str) -> User | None:
+        """Give the account this number; None if another account holds it (also one that took it
+        a moment ago: the unique index decides, inside a savepoint so the request can answer)."""
+        try:
+            async with self.session.begin_nested():
+                result = await self.session.execute(
+                    update(User).where(User.id == user_id)
+                    .values(phone_number=phone, is_verified=True, updated_at=func.now())
+                    .returning(User),
+                    execution_options={"populate_existing": True},
+                )
+                return result.scalar_one()
+        except IntegrityError:
+            return None

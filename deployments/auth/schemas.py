@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,8 @@ class VerifyOtpRequest(Strict):
 
     phone_number: str = _phone()
     otp: str = Field(pattern=r"^\d{6}$", examples=["123456"])
+    device_name: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S", examples=["Ana's iPhone"],
+                                    description="Shown in the list of sessions; the User-Agent when omitted")
 
 
 class UserOut(BaseModel):
@@ -65,3 +68,45 @@ class RefreshResponse(BaseModel):
 class MessageResponse(BaseModel):
     success: bool = True
     message: str
+
+
+class SessionOut(BaseModel):
+    """A login (device). Never the full client address: `network` is its /24 (IPv4) or /48 (IPv6)."""
+
+    id: uuid.UUID
+    device_name: str | None = Field(description="Given at verify-otp, else the login's User-Agent")
+    network: str | None = Field(description="The login address's /24 or /48", examples=["203.0.113.0/24"])
+    created_at: datetime
+    last_used_at: datetime = Field(description="Login or last token refresh (not updated per request)")
+    current: bool = Field(description="The session of the token making this request")
+
+
+class SessionsResponse(BaseModel):
+    success: bool = True
+    sessions: list[SessionOut]
+
+
+class LogoutAllResponse(BaseModel):
+    success: bool = True
+    message: str = "Logged out of every other session"
+    revoked: int = Field(description="How many other sessions ended", examples=[2])
+
+
+class ChangePhoneSendRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone_number": "+14155550199"}]})
+
+    phone_number: str = _phone()
+
+
+class ChangePhoneRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"phone_number": "+14155550199", "otp": "123456"}]})
+
+    phone_number: str = _phone()
+    otp: str = Field(pattern=r"^\d{6}$", examples=["123456"])
+
+
+class ChangePhoneResponse(BaseModel):
+    success: bool = True
+    message: str = "Phone number changed"
+    user: UserOut

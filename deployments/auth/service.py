@@ -15,7 +15,7 @@ from deployments.auth.phones import PhonePolicy, normalize_phone  # noqa: F401 (
 from deployments.auth.repository import AuthRepository
 from deployments.auth.sms import SmsProvider
 from kit.addresses import address_key
-from kit.errors import AppError, Forbidden, RateLimited, Unauthorized
+from kit.errors import AppError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable
 from kit.redis import RateLimiter
 from kit.security import (
     TokenError,
@@ -28,10 +28,11 @@ from kit.security import (
     token_fingerprint,
 )
 from kit.settings import Settings
-from models import User
+from models import AuthSession, User
 
 log = logging.getLogger("app.auth")
 HOUR = 3600
+LOGIN, CHANGE_PHONE = "login", "change_phone"  # what an OTP challenge is for (otp_challenges.purpose)
 
 
 class InvalidOtp(AppError):
@@ -119,27 +120,41 @@ class OtpService:
         self.repo, self.limiter, self.sms, self.settings = repo, limiter, sms, settings
         self.policy = PhonePolicy(settings.sms_countries)
 
-    async def send(self, raw_phone: str, client_ip: str) -> int:
+    async def send(self, raw_phone: str, client_ip: str, purpose: str = LOGIN,
+                   user_id: uuid.UUID | None = None) -> int:
         # Number rules first (they read nothing stored, so known and unknown numbers are answered
         # alike), then the budgets: a refused number uses up no one's budget.
         number = self.policy.check(raw_phone)
         await SmsBudget(self.limiter, self.settings).take(number, client_ip)
         phone, code = number.e164, new_otp_code()
         expires_at = datetime.now(UTC) + timedelta(seconds=self.settings.otp_ttl_s)
-        await self.repo.add_challenge(phone, otp_digest(self.settings, phone, code), expires_at)
-        await self.sms.send(phone, f"Your verification code is {code}. It expires in "
+        digest = otp_digest(self.settings, _code_subject(phone, purpose, user_id), code)
+        await self.repo.add_challenge(phone, digest, expires_at, purpose)
+        what = "verification code" if purpose == LOGIN else "code to move your account to this number"
+        await self.sms.send(phone, f"Your {what} is {code}. It expires in "
                                    f"{self.settings.otp_ttl_s // 60} minutes. Never share it.")
-        log.info("OTP issued for %s", mask_phone(phone))
+        log.info("OTP (%s) issued for %s", purpose, mask_phone(phone))
         return self.settings.otp_ttl_s
 
     async def verify(self, raw_phone: str, code: str, client_ip: str) -> User:
         phone = self.policy.check(raw_phone).e164  # the same refusals as send-otp: no oracle here either
+        await self.consume(phone, code, client_ip, LOGIN, None)
+        existing = await self.repo.find_user_by_phone(phone)
+        if existing is not None and existing.banned_at is not None:
+            raise Forbidden("This account has been banned", code="account_banned")
+        user = await self.repo.upsert_verified_user(phone)
+        log.info("login verified for %s", mask_phone(phone))
+        return user
+
+    async def consume(self, phone: str, code: str, client_ip: str, purpose: str, user_id: uuid.UUID | None) -> None:
+        """Check `code` against the number's open challenge of this purpose and use it up; every
+        wrong or late code counts against the number and the address."""
         cap = self.settings.otp_max_attempts
         if await self.limiter.peek("login_fail", address_key(client_ip), HOUR, fail_closed=True) >= \
                 self.settings.rate_login_failures_per_hour:
             raise RateLimited("Too many failed verifications from this network; try again later",
                               RateLimiter._retry_after(HOUR), code="too_many_attempts")
-        challenge = await self.repo.lock_open_challenge(phone)
+        challenge = await self.repo.lock_open_challenge(phone, purpose)
         now = datetime.now(UTC)
         if challenge is None or challenge.expires_at <= now:
             await self._count_failure(client_ip)
@@ -148,18 +163,13 @@ class OtpService:
         if challenge.attempts >= cap or failures >= cap:
             raise RateLimited("Too many wrong codes for this number; try again later",
                               RateLimiter._retry_after(HOUR), code="too_many_attempts")
-        if not digest_matches(challenge.code_hmac, otp_digest(self.settings, phone, code)):
+        if not digest_matches(challenge.code_hmac, otp_digest(self.settings, _code_subject(phone, purpose, user_id),
+                                                               code)):
             challenge.attempts += 1
             await self._count_failure(client_ip)
             left = max(0, cap - max(challenge.attempts, failures + 1))
             raise InvalidOtp(f"The code is wrong; {left} attempt(s) left")
         challenge.consumed_at = now
-        existing = await self.repo.find_user_by_phone(phone)
-        if existing is not None and existing.banned_at is not None:
-            raise Forbidden("This account has been banned", code="account_banned")
-        user = await self.repo.upsert_verified_user(phone)
-        log.info("login verified for %s", mask_phone(phone))
-        return user
 
     async def _count_failure(self, client_ip: str) -> None:
         try:
@@ -172,15 +182,16 @@ class SessionService:
     def __init__(self, repo: AuthRepository, settings: Settings) -> None:
         self.repo, self.settings = repo, settings
 
-    async def start(self, user_id: uuid.UUID) -> IssuedTokens:
+    async def start(self, user_id: uuid.UUID, device_name: str | None = None,
+                    network: str | None = None) -> IssuedTokens:
         session_id = uuid.uuid4()
         refresh, refresh_jti, _ = issue_token(self.settings, user_id, session_id, "refresh")
         await self.repo.create_session(user_id, session_id, token_fingerprint(refresh_jti),
-                                       self.settings.refresh_token_ttl_s)
+                                       self.settings.refresh_token_ttl_s, device_name, network)
         access, _, ttl = issue_token(self.settings, user_id, session_id, "access")
         return IssuedTokens(access, refresh, ttl)
 
-    async def refresh(self, refresh_token: str) -> IssuedTokens:
+    async def refresh(self, refresh_token: str, network: str | None = None) -> IssuedTokens:
         try:
             claims = decode_token(self.settings, refresh_token, "refresh")
         except TokenError as exc:
@@ -199,9 +210,61 @@ class SessionService:
             raise RefreshReused("Refresh token was already used; the session has been ended",
                                 session.user_id, session.id)
         refresh, refresh_jti, _ = issue_token(self.settings, claims.user_id, session.id, "refresh")
-        await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti))
+        await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti), network)
         access, _, ttl = issue_token(self.settings, claims.user_id, session.id, "access")
         return IssuedTokens(access, refresh, ttl)
 
     async def end(self, session_id: uuid.UUID) -> None:
         await self.repo.revoke_session(session_id, "logout")
+
+
+def _code_subject(phone: str, purpose: str, user_id: uuid.UUID | None) -> str:
+    """What a code's HMAC is bound to: the number for a login; the number, the purpose and the
+    requesting account for anything else, so such a code serves nobody else and nothing else."""
+    return phone if purpose == LOGIN else f"{phone}:{purpose}:{user_id}"
+
+
+class PhoneChangeService:
+    """Moving an account to another number, proven by a code texted to that number. Whether the
+    number already has an account is said only to someone who just proved they hold it."""
+
+    def __init__(self, otp: OtpService) -> None:
+        self.otp, self.repo = otp, otp.repo
+
+    async def send(self, user_id: uuid.UUID, raw_phone: str, client_ip: str) -> int:
+        number = self.otp.policy.check(raw_phone)
+        if number.e164 == await self.repo.phone_of(user_id):
+            raise Unprocessable("This is already your phone number", code="same_phone_number")
+        return await self.otp.send(raw_phone, client_ip, CHANGE_PHONE, user_id)
+
+    async def change(self, user_id: uuid.UUID, raw_phone: str, code: str, client_ip: str) -> User:
+        phone = self.otp.policy.check(raw_phone).e164
+        await self.otp.consume(phone, code, client_ip, CHANGE_PHONE, user_id)
+        old = await self.repo.phone_of(user_id)
+        if phone == old:
+            raise Unprocessable("This is already your phone number", code="same_phone_number")
+        user = None if await self.repo.find_user_by_phone(phone) else await self.repo.move_to_phone(user_id, phone)
+        if user is None:
+            raise Conflict("This number belongs to another account", code="phone_number_taken")
+        log.info("phone changed from %s to %s", mask_phone(old or ""), mask_phone(phone))
+        return user
+
+
+class DeviceService:
+    """The caller's sessions (one per login on a device): list, end one, end all others."""
+
+    def __init__(self, repo: AuthRepository, settings: Settings) -> None:
+        self.repo, self.settings = repo, settings
+
+    async def sessions(self, user_id: uuid.UUID) -> list[AuthSession]:
+        return await self.repo.live_sessions(user_id, self.settings.session_max_age_s)
+
+    async def revoke(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        """End one of the caller's sessions; whether it was live until now. Someone else's: 404."""
+        was_live = await self.repo.revoke_own_session(session_id, user_id, "revoked")
+        if was_live is None:
+            raise NotFound("No such session", code="session_not_found")
+        return was_live
+
+    async def revoke_others(self, user_id: uuid.UUID, current: uuid.UUID) -> list[uuid.UUID]:
+        return await self.repo.revoke_other_sessions(user_id, current, "revoked")
