@@ -30,7 +30,7 @@ log = logging.getLogger("app")
 
 # Start order (and the order of their routes); shut-down runs backwards. Realtime first: the others
 # publish through its bus, and chat registers its socket handlers with it.
-DOMAINS = ("realtime", "auth", "profiles", "photos", "matching", "chat", "safety", "billing")
+DOMAINS = ("realtime", "auth", "profiles", "photos", "matching", "chat", "safety", "billing", "account")
 
 
 def domains() -> list[Domain]:

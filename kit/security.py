@@ -87,6 +87,12 @@ def token_fingerprint(jti: str) -> str:
 _PHONE_RE = re.compile(r"(?<![\w+-])(?:\+\d[\d \-()]{6,}\d|\d{8,15})(?![\w-])")
 
 
+def phone_hmac(settings: Settings, phone: str) -> str:
+    """What outlives an erased account in place of its number (a ban, reports): equal numbers give
+    equal values, and without the key (OTP_SECRET, else JWT_SECRET) the number cannot be recovered."""
+    return hmac.new(settings.otp_key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()
+
+
 def mask_phone(phone: str) -> str:
     """`+12025550123` -> `+1******0123`: enough to debug, not enough to call."""
     digits = phone.lstrip("+")

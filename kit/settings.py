@@ -137,6 +137,20 @@ class Settings(BaseSettings):
     rate_feed_pages_per_hour: int = Field(60, ge=1, description="Feed pages per user and hour")
     rate_location_updates_per_hour: int = Field(
         10, ge=1, description="Location changes to another grid cell per user and hour")
+    # Account lifecycle (deployments/account): deletion, erasure and the purge job.
+    account_delete_login_max_age_s: int = Field(
+        900, ge=60, description="DELETE /account needs a login (OTP) at most this old (403 recent_login_required)")
+    account_purge_delay_s: int = Field(
+        86400, ge=0, description="A deleted account is erased this long after deletion (logging in before restores it)")
+    report_retention_days: int = Field(
+        365, ge=1, description="Reports naming an erased account (ids, evidence, phone HMAC) are kept this long")
+    inactivity_purge_days: int = Field(730, ge=1, description="Accounts inactive this long are erased")
+    inactivity_warning_days: int = Field(
+        30, ge=1, description="The SMS warning goes out this long before an inactive account is erased")
+    ended_match_retention_days: int | None = Field(
+        None, ge=1, description="Messages of matches ended this long ago are erased; unset: kept")
+    purge_interval_s: float = Field(
+        3600.0, ge=0, description="How often the app's purge loop runs (0: never; run `deployments.cli purge`)")
 
     @field_validator("trusted_proxies")
     @classmethod

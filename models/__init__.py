@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
 
 from models.auth import AuthSession, OtpChallenge
+from models.banned_phone import BannedPhone
 from models.base import Base
 from models.block import Block
 from models.feed_impression import FeedImpression
@@ -14,7 +15,7 @@ from models.subscription import Subscription
 from models.user import User
 
 __all__ = [
-    "AuthSession", "Base", "Block", "FeedImpression", "Match", "MediaDeletion", "Message", "ModerationAudit",
-    "OtpChallenge", "ProfilePhoto", "Report", "Subscription", "Swipe", "User", "UserInterest", "UserProfile",
-    "canonical_pair",
+    "AuthSession", "BannedPhone", "Base", "Block", "FeedImpression", "Match", "MediaDeletion", "Message",
+    "ModerationAudit", "OtpChallenge", "ProfilePhoto", "Report", "Subscription", "Swipe", "User", "UserInterest",
+    "UserProfile", "canonical_pair",
 ]

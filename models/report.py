@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,10 +24,12 @@ class Report(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    reporter_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                   nullable=False)
-    reported_user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True),
-                                                        ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    # Plain ids, no foreign keys: a report is safety evidence and outlives an erased account for
+    # REPORT_RETENTION_DAYS (README, "Data we keep"); the account purge deletes it after that.
+    reporter_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    reported_user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # Set when the reported account is erased: an HMAC of its number (kit.security.phone_hmac).
+    reported_phone_hmac: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(100), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending", default="pending")

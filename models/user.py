@@ -34,7 +34,10 @@ class User(Base):
     ban_reason: Mapped[str | None] = mapped_column(String(255))
     # Set by the automatic report threshold; hides the profile from feeds until reviewed.
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by DELETE /account: out of every list at once, erased ACCOUNT_PURGE_DELAY_S later.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the purge texted "inactive, will be erased" (once per stretch of inactivity).
+    inactivity_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now(), nullable=False)

@@ -29,7 +29,7 @@ from kit.settings import Settings
 
 TABLES = ["messages", "reports", "blocks", "swipes", "matches", "subscriptions", "profile_photos",
           "media_deletions", "user_interests", "user_profiles", "auth_sessions", "otp_challenges", "users",
-          "feed_impressions", "moderation_audit"]
+          "feed_impressions", "moderation_audit", "banned_phones"]
 
 
 def _external_database(url: str) -> str:

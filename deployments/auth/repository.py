@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AuthSession, OtpChallenge, User
+from models import AuthSession, BannedPhone, OtpChallenge, User
 
 _CALLER_COLUMNS = (User.id.label("user_id"), User.is_moderator, User.banned_at, User.deleted_at, User.last_active_at,
                    AuthSession.id.label("session_id"), AuthSession.revoked_at, AuthSession.revoke_reason,
@@ -59,13 +59,20 @@ class AuthRepository:
             .values(phone_number=phone, is_verified=True, last_login=func.now(), last_active_at=func.now())
             .on_conflict_do_update(
                 index_elements=[User.phone_number],
+                # deleted_at: logging in before the purge restores a deleted account.
                 set_={"is_verified": True, "last_login": func.now(), "last_active_at": func.now(),
-                      "updated_at": func.now()},
+                      "updated_at": func.now(), "deleted_at": None},
             )
             .returning(User)
         )
         result = await self.session.execute(stmt, execution_options={"populate_existing": True})
         return result.scalar_one()
+
+    async def number_banned(self, phone_hmac: str) -> bool:
+        """A banned account with this number was erased (models.BannedPhone)."""
+        result = await self.session.execute(
+            select(BannedPhone.phone_hmac).where(BannedPhone.phone_hmac == phone_hmac))
+        return result.scalar_one_or_none() is not None
 
     async def find_user_by_phone(self, phone: str) -> User | None:
         result = await self.session.execute(select(User).where(User.phone_number == phone))

@@ -25,6 +25,7 @@ from kit.security import (
     mask_phone,
     new_otp_code,
     otp_digest,
+    phone_hmac,
     token_fingerprint,
 )
 from kit.settings import Settings
@@ -142,6 +143,10 @@ class OtpService:
         existing = await self.repo.find_user_by_phone(phone)
         if existing is not None and existing.banned_at is not None:
             raise Forbidden("This account has been banned", code="account_banned")
+        if existing is None and await self.repo.number_banned(phone_hmac(self.settings, phone)):
+            # The banned account was erased; its number stays out (ban evasion).
+            raise Forbidden("This account has been banned", code="account_banned")
+        # A deleted account not yet erased is restored by this login (upsert_verified_user).
         user = await self.repo.upsert_verified_user(phone)
         log.info("login verified for %s", mask_phone(phone))
         return user

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from deployments.billing.plans import PLANS, Plan
 from deployments.billing.provider import BillingProvider, PaymentFailed, ProviderSubscription
@@ -62,10 +65,23 @@ class BillingService:
             return render(row)
         sub = await self.provider.cancel_at_period_end(row.provider_subscription_id) \
             if row.provider_subscription_id else None
-        values = {"cancel_at_period_end": True}
+        values: dict[str, object] = {"cancel_at_period_end": True}
         if sub is not None and sub.current_period_end is not None:
             values["expires_at"] = sub.current_period_end
         return render(await self.repo.update(row, **values))
+
+    async def end_now(self, user_id: uuid.UUID) -> bool:
+        """Account deletion: the active subscription ends now at the provider (no renewal, no
+        further charge), then here. A provider failure raises (503 billing_unavailable), so an
+        account is never deleted while its card can still be charged. True when one was ended."""
+        row = await self.repo.active(user_id)
+        if row is None:
+            return False
+        if row.provider_subscription_id:
+            await self.provider.cancel_now(row.provider_subscription_id)
+        await self.repo.update(row, status="canceled", cancel_at_period_end=True, expires_at=datetime.now(UTC))
+        log.info("subscription %s of user %s ended for account deletion", row.id, user_id)
+        return True
 
     async def sync(self, provider_subscription_id: str) -> None:
         """Bring our row in line with the provider's current state (webhooks; order-independent)."""
@@ -114,3 +130,8 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
+
+
+def billing_service(session: AsyncSession, provider: BillingProvider) -> BillingService:
+    """For other domains (account deletion ends the subscription in its own transaction)."""
+    return BillingService(SubscriptionRepository(session), provider)

@@ -38,6 +38,10 @@ class MediaStorage(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the object; removing a missing object succeeds (deletes are retried)."""
 
+    async def keys_older_than(self, age_s: float) -> list[str]:
+        """Every stored key written more than `age_s` ago (the purge's orphan sweep)."""
+        ...
+
     def url(self, key: str) -> str:
         """An absolute URL a client can GET until it expires."""
 
@@ -87,6 +91,17 @@ class LocalStorage:
             await asyncio.to_thread(self.path_for(key).unlink, missing_ok=True)
         except OSError as exc:
             raise StorageError(f"could not delete {key}: {exc}") from exc
+
+    def _keys_older_than(self, age_s: float) -> list[str]:
+        cutoff = time.time() - age_s
+        return [path.name for path in self.root.glob("*/*")
+                if path.is_file() and KEY_PATTERN.match(path.name) and path.stat().st_mtime < cutoff]
+
+    async def keys_older_than(self, age_s: float) -> list[str]:
+        try:
+            return await asyncio.to_thread(self._keys_older_than, age_s)
+        except OSError as exc:
+            raise StorageError(f"could not list media: {exc}") from exc
 
     def signature(self, key: str, exp: int) -> str:
         return hmac.new(self.secret, f"{key}:{exp}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -139,6 +154,20 @@ class S3Storage:
             await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=key)
         except Exception as exc:
             raise StorageError(f"could not delete {key}: {exc}") from exc
+
+    def _keys_older_than(self, age_s: float) -> list[str]:
+        cutoff = time.time() - age_s
+        keys = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            keys += [obj["Key"] for obj in page.get("Contents", ())
+                     if obj["LastModified"].timestamp() < cutoff and KEY_PATTERN.match(obj["Key"])]
+        return keys
+
+    async def keys_older_than(self, age_s: float) -> list[str]:
+        try:
+            return await asyncio.to_thread(self._keys_older_than, age_s)
+        except Exception as exc:  # botocore raises many unrelated types for network and HTTP errors
+            raise StorageError(f"could not list media: {exc}") from exc
 
     def url(self, key: str) -> str:
         # Presigning is local (no request), but reusing a URL for half its life keeps it cacheable.
