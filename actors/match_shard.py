@@ -53,7 +53,7 @@ class MatchShard:
                 self._typing.pop(match_id, None)
             return active
         typists[user_id] = now + TYPING_TTL_S
-        return not active or expires - now < TYPING_TTL_S / 2
+        return not active or expires is None or expires - now < TYPING_TTL_S / 2
 
     async def stats(self) -> dict:
         return {"shard": self.shard_index, "started_at": self.started_at}

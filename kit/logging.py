@@ -64,9 +64,9 @@ def _add_filter(handler: logging.Handler) -> None:
 def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(PhoneMaskingFormatter(FORMAT))
-        root.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(PhoneMaskingFormatter(FORMAT))
+        root.addHandler(stream)
     root.setLevel(level.upper())
     for name in ("", *FOREIGN_LOGGERS):
         for handler in logging.getLogger(name).handlers:

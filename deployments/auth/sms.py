@@ -35,6 +35,7 @@ class ConsoleSms:
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: str) -> None:
+        assert self.outbox is not None  # send() checked
         self.outbox.parent.mkdir(parents=True, exist_ok=True)
         with self.outbox.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")

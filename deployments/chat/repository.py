@@ -133,6 +133,7 @@ class ChatRepository:
         """The asyncpg connection under the session, inside the session's transaction."""
         connection = await self.session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
         if not driver.is_in_transaction():  # SQLAlchemy sends BEGIN with its first statement
             await connection.execute(select(1))
         return driver

@@ -136,7 +136,7 @@ class ChatService:
             bounds["before_seq"] = await self._seq(match_id, before_cursor)
         elif before_cursor is not None:
             bounds["before_time"] = before_cursor
-        if after_cursor is not None:
+        if isinstance(after_cursor, uuid.UUID):  # allow_time=False: an id or nothing
             bounds["after_seq"] = await self._seq(match_id, after_cursor)
         rows = await self.repo.page(match_id, limit + 1, **bounds)
         has_more = len(rows) > limit

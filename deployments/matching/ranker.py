@@ -54,7 +54,7 @@ SELECT u.id::text AS id, p.latitude, p.longitude, p.birth_date, p.gender, p.show
        coalesce(extract(epoch FROM u.last_active_at), 0)::float8 AS active,
        EXISTS (SELECT 1 FROM profile_photos ph WHERE ph.user_id = u.id) AS has_photo,
        ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = u.id) AS interests,
-       ({complete_sql("p")}
+       ({complete_sql("p")} AND p.discoverable
         AND u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL) AS eligible
 FROM users u JOIN user_profiles p ON p.user_id = u.id
 """
@@ -71,8 +71,8 @@ WHERE u.id IN (
 
 def accepts(show_me: np.ndarray | int, gender: np.ndarray | int) -> np.ndarray:
     """men -> male, women -> female, everyone -> any gender (non_binary/other only here)."""
-    return (show_me == SHOW_ME["everyone"]) | ((show_me == SHOW_ME["men"]) & (gender == GENDERS["male"])) \
-        | ((show_me == SHOW_ME["women"]) & (gender == GENDERS["female"]))
+    return np.asarray((show_me == SHOW_ME["everyone"]) | ((show_me == SHOW_ME["men"]) & (gender == GENDERS["male"]))
+                      | ((show_me == SHOW_ME["women"]) & (gender == GENDERS["female"])))
 
 
 def ymd(day: date) -> int:
@@ -82,6 +82,23 @@ def ymd(day: date) -> int:
 
 class CandidateIndex:
     """Column arrays of eligible profiles; rows are reused in place, dead rows are masked."""
+
+    # One array per column, set by _allocate.
+    alive: np.ndarray
+    part: np.ndarray
+    lat: np.ndarray
+    lat_r: np.ndarray
+    lon_r: np.ndarray
+    cos_lat: np.ndarray
+    birth: np.ndarray
+    gender: np.ndarray
+    show_me: np.ndarray
+    age_min: np.ndarray
+    age_max: np.ndarray
+    max_dist: np.ndarray
+    active: np.ndarray
+    photo: np.ndarray
+    bits: np.ndarray
 
     def __init__(self, grid_km: float, capacity: int = 1024) -> None:
         self.grid_km = grid_km
@@ -100,7 +117,7 @@ class CandidateIndex:
                  "show_me": np.int8, "age_min": np.int16, "age_max": np.int16, "max_dist": np.float64,
                  "active": np.float64, "photo": np.bool_}
         for name, dtype in specs.items():
-            fresh = np.zeros(capacity, dtype=dtype)
+            fresh: np.ndarray = np.zeros(capacity, dtype=dtype)
             if old is not None:
                 fresh[:self.n] = getattr(self, name)[:self.n]
             setattr(self, name, fresh)
@@ -247,7 +264,8 @@ class FeedRanker:
         self.full_reload_s = full_reload_s
         self.index = CandidateIndex(grid_km)
         self._watermark = None  # database clock of the last refresh start
-        self._refreshed_at = self._full_at = None  # monotonic
+        self._refreshed_at: float | None = None  # monotonic
+        self._full_at: float | None = None
         self._lock = asyncio.Lock()
         self._index_lock = threading.Lock()
         self._task: asyncio.Task | None = None

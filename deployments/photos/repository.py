@@ -21,7 +21,7 @@ class PhotoRepository:
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                                    {"k": f"profile-photos:{user_id}"})
 
-    async def list(self, user_id: uuid.UUID) -> list[ProfilePhoto]:
+    async def of_user(self, user_id: uuid.UUID) -> list[ProfilePhoto]:
         result = await self.session.execute(
             select(ProfilePhoto).where(ProfilePhoto.user_id == user_id)
             .order_by(ProfilePhoto.order_index, ProfilePhoto.created_at, ProfilePhoto.id)

@@ -25,7 +25,7 @@ media = APIRouter(tags=["photos"])
 router = APIRouter()
 
 
-def _service(session: Session, photos: PhotoParts, backends: AppBackends, settings: AppSettings) -> PhotoService:
+async def _service(session: Session, photos: PhotoParts, backends: AppBackends, settings: AppSettings) -> PhotoService:
     return PhotoService(PhotoRepository(session), photos.storage, backends.media, photos.janitor, settings)
 
 
@@ -68,7 +68,7 @@ async def upload_photo(
 @photos.get("/photos", response_model=PhotoListResponse)
 async def list_photos(caller: CurrentUser, service: Service) -> PhotoListResponse:
     """The caller's photos in display order."""
-    return PhotoListResponse(photos=await service.list(caller.id))
+    return PhotoListResponse(photos=await service.of_user(caller.id))
 
 
 @photos.put("/photos/order", response_model=PhotoListResponse, responses=error_responses(

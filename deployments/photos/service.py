@@ -62,8 +62,8 @@ class PhotoService:
                            thumbnail_url=thumb, order_index=photo.order_index, width=photo.width,
                            height=photo.height)
 
-    async def list(self, user_id: uuid.UUID) -> list[PhotoDetail]:
-        return [self.detail(p) for p in await self.repo.list(user_id)]
+    async def of_user(self, user_id: uuid.UUID) -> list[PhotoDetail]:
+        return [self.detail(p) for p in await self.repo.of_user(user_id)]
 
     async def _check_room(self, user_id: uuid.UUID) -> int:
         count = await self.repo.count(user_id)
@@ -137,11 +137,11 @@ class PhotoService:
             await self.repo.clear_primary(user_id)
             await self.repo.set_primary(photo.id)
         self.repo.session.expire_all()
-        return await self.list(user_id)
+        return await self.of_user(user_id)
 
     async def reorder(self, user_id: uuid.UUID, photo_ids: list[uuid.UUID]) -> list[PhotoDetail]:
         await self.repo.lock_user(user_id)
-        current = {p.id for p in await self.repo.list(user_id)}
+        current = {p.id for p in await self.repo.of_user(user_id)}
         unknown = [i for i in photo_ids if i not in current]
         if unknown:
             raise NotFound(f"Photo not found: {unknown[0]}", code="photo_not_found")
@@ -149,4 +149,4 @@ class PhotoService:
             raise Unprocessable("photo_ids must list each of your photos exactly once", code="invalid_order")
         await self.repo.set_order(user_id, photo_ids)
         self.repo.session.expire_all()
-        return await self.list(user_id)
+        return await self.of_user(user_id)

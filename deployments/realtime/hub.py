@@ -291,7 +291,8 @@ class Hub:
         except ValueError:
             match_id = None
         for conn in conns:
-            conn.allowed.pop(match_id, None)
+            if match_id is not None:
+                conn.allowed.pop(match_id, None)
         if self.blocks_loader is not None and user_id not in self._held:
             # The match may have ended by a block: later events wait until the block set is fresh.
             self._held[user_id] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
+from typing import Any
 import logging
 import time
 import uuid
@@ -36,7 +38,7 @@ FRAMES_PER_WINDOW, FRAME_WINDOW_S = 120, 10.0  # per socket, on top of the per-u
 UNAUTHORIZED, IDLE, TOO_MANY = 4401, 4408, 4429
 
 
-def parse_frame(message: dict) -> tuple[str, dict] | dict:
+def parse_frame(message: Mapping[str, Any]) -> tuple[str, dict] | dict:
     """(event, data), or the `error` payload describing why the frame was refused."""
     text = message.get("text")
     if text is None:

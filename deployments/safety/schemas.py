@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,8 +16,8 @@ ReportReason = Literal["inappropriate_behavior", "harassment", "spam", "fake_pro
 ReportStatus = Literal["pending", "reviewing", "actioned", "dismissed"]
 Resolution = Literal["reviewing", "actioned", "dismissed"]
 AuditAction = Literal["report_resolved", "user_banned", "user_auto_hidden"]
-assert set(ReportStatus.__args__) == set(REPORT_STATUSES)  # the API and the CHECK constraint agree
-assert set(AuditAction.__args__) == set(AUDIT_ACTIONS)
+assert set(get_args(ReportStatus)) == set(REPORT_STATUSES)  # the API and the CHECK constraint agree
+assert set(get_args(AuditAction)) == set(AUDIT_ACTIONS)
 
 MAX_DESCRIPTION = 1000
 

@@ -189,6 +189,7 @@ class ModerationService:
                                                             "note": note, "unhid_user": unhidden})
         log.info("report %s set to %s by moderator %s", report.id, status, moderator_id)
         row = await self.repo.report_with_user(report.id)
+        assert row is not None  # locked and updated above
         return render_report(*row)
 
     async def ban(self, moderator_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> list[Removal]:
