@@ -54,7 +54,7 @@ SELECT u.id::text AS id, p.latitude, p.longitude, p.birth_date, p.gender, p.show
        coalesce(extract(epoch FROM u.last_active_at), 0)::float8 AS active,
        EXISTS (SELECT 1 FROM profile_photos ph WHERE ph.user_id = u.id) AS has_photo,
        ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = u.id) AS interests,
-       ({complete_sql("p")} AND p.discoverable
+       ({complete_sql("p")}
         AND u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL) AS eligible
 FROM users u JOIN user_profiles p ON p.user_id = u.id
 """

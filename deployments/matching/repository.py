@@ -41,7 +41,7 @@ SELECT p.user_id, p.first_name, p.birth_date, p.bio, {_INTERESTS},
        ARRAY(SELECT ph.photo_url {_PHOTO_ORDER}) AS photo_urls,
        ARRAY(SELECT ph.storage_key {_PHOTO_ORDER}) AS photo_keys
   FROM user_profiles p JOIN users u ON u.id = p.user_id
- WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER} AND {complete_sql("p")} AND p.discoverable
+ WHERE p.user_id = ANY(:ids) AND {_ACTIVE_USER} AND {complete_sql("p")}
 ), impressions AS (
 INSERT INTO feed_impressions (viewer_id, candidate_id)
 SELECT CAST(:viewer AS uuid), s.user_id
@@ -72,33 +72,12 @@ _ADMIRERS_FROM = f"""
   FROM swipes s JOIN users u ON u.id = s.swiper_id
  WHERE s.swiped_id = :me AND s.action = 'like' AND {_ACTIVE_USER}
    AND NOT EXISTS (SELECT 1 FROM swipes r WHERE r.swiper_id = :me AND r.swiped_id = s.swiper_id)
-   AND NOT EXISTS (SELECT 1 FROM user_profiles ap WHERE ap.user_id = s.swiper_id AND NOT ap.discoverable)
    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = :me AND b.blocked_id = s.swiper_id)
                                           OR (b.blocker_id = s.swiper_id AND b.blocked_id = :me))
 """
 _ADMIRERS = text(f"SELECT s.swiper_id, s.created_at {_ADMIRERS_FROM} "
                  "ORDER BY s.created_at DESC, s.swiper_id LIMIT :limit OFFSET :offset")
 _ADMIRER_COUNT = text(f"SELECT count(*) {_ADMIRERS_FROM}")
-
-# Another user's profile as the caller may see it (GET /api/v1/profile/{user_id}): nothing when
-# they are gone, banned, hidden, paused, incomplete or blocked either way; else their card's
-# columns, why the caller may see them, and the caller's own location and interests.
-_PERSON = text(f"""
-SELECT p.user_id, p.first_name, p.birth_date, p.bio, p.latitude, p.longitude, {_INTERESTS},
-       ARRAY(SELECT ph.photo_url {_PHOTO_ORDER}) AS photo_urls,
-       ARRAY(SELECT ph.storage_key {_PHOTO_ORDER}) AS photo_keys,
-       EXISTS (SELECT 1 FROM matches m WHERE m.user1_id = :first AND m.user2_id = :second AND m.is_active) AS matched,
-       EXISTS (SELECT 1 FROM feed_impressions f WHERE f.viewer_id = :me AND f.candidate_id = :them) AS shown,
-       (EXISTS (SELECT 1 FROM swipes s WHERE s.swiper_id = :them AND s.swiped_id = :me AND s.action = 'like')
-        AND NOT EXISTS (SELECT 1 FROM swipes r WHERE r.swiper_id = :me AND r.swiped_id = :them)) AS admirer,
-       v.latitude AS viewer_latitude, v.longitude AS viewer_longitude,
-       ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = :me) AS viewer_interests
-  FROM user_profiles p JOIN users u ON u.id = p.user_id
-  LEFT JOIN user_profiles v ON v.user_id = :me
- WHERE p.user_id = :them AND :them <> :me AND {_ACTIVE_USER} AND {complete_sql("p")} AND p.discoverable
-   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = :me AND b.blocked_id = :them)
-                                          OR (b.blocker_id = :them AND b.blocked_id = :me))
-""")
 
 
 class MatchingRepository:
@@ -238,12 +217,3 @@ class MatchingRepository:
     async def admirers(self, user_id: uuid.UUID, limit: int, offset: int) -> list[tuple[uuid.UUID, datetime]]:
         result = await self.session.execute(_ADMIRERS, {"me": user_id, "limit": limit, "offset": offset})
         return [(row[0], row[1]) for row in result]
-
-    # --- another person's profile -----------------------------------------------------------
-
-    async def person(self, viewer_id: uuid.UUID, user_id: uuid.UUID):
-        """`_PERSON`'s row for the viewer looking at `user_id`; None when nobody may see them."""
-        first, second = canonical_pair(viewer_id, user_id)
-        result = await self.session.execute(
-            _PERSON, {"me": viewer_id, "them": user_id, "first": first, "second": second})
-        return result.first()

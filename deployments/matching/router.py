@@ -16,13 +16,12 @@ from deployments.matching.schemas import (
     LikesYouResponse,
     MatchesResponse,
     NewMatchEvent,
-    PublicProfileResponse,
     RewindResponse,
     SwipeRequest,
     SwipeResponse,
     UnmatchResponse,
 )
-from deployments.matching.service import MatchingService, People, after_rewind, after_swipe
+from deployments.matching.service import MatchingService, after_rewind, after_swipe
 from deployments.photos.lifecycle import PhotoUrl
 from deployments.realtime.bus import EventBus, Events
 from kit.db import Session
@@ -35,7 +34,7 @@ Limit = Annotated[int, Query(ge=1, le=50, description="Page size (max 50)")]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
-async def _service(session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl,
+def _service(session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl,
              areas: Areas) -> MatchingService:
     return MatchingService(MatchingRepository(session), settings, backends, photo_url, areas)
 
@@ -118,22 +117,3 @@ async def rewind(caller: CurrentUser, service: Service, backends: AppBackends,
     rewound = await service.rewind(caller.id)
     background.add_task(after_rewind, backends.user_shards, caller.id, rewound.target_user_id)
     return RewindResponse(rewound=rewound)
-
-
-# Another person's profile, under the profile paths but decided here: who the caller may see is
-# matching's (matches, feed impressions, likes-you) and so is the feed card's distance.
-people = APIRouter(prefix="/api/v1/profile", tags=["profile"])
-
-
-async def _people(session: Session, settings: AppSettings, photo_url: PhotoUrl) -> People:
-    return People(MatchingRepository(session), settings, photo_url)
-
-
-@people.get("/{user_id:uuid}", response_model=PublicProfileResponse, responses=error_responses(
-    (404, "user_not_found", "not someone the caller may see (a current match, shown in their feed, or premium: "
-                            "in likes-you), or gone, banned, hidden, paused or blocked either way"),
-))
-async def get_person(user_id: uuid.UUID, caller: CurrentUser,
-                     service: Annotated[People, Depends(_people)]) -> PublicProfileResponse:
-    """Another user's profile, as on a feed card: a match, someone the caller's feed showed, or (premium) an admirer."""
-    return PublicProfileResponse(profile=await service.profile(caller.id, user_id))

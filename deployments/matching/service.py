@@ -15,22 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from deployments.billing.repository import SubscriptionRepository
-from deployments.matching.geo import snapped_distance_km
 from deployments.matching.repository import MatchingRepository
-from deployments.matching.schemas import (
-    Admirer,
-    FeedCard,
-    LastMessage,
-    LikesYouResponse,
-    MatchOut,
-    MatchUser,
-    PublicProfile,
-    Rewound,
-)
+from deployments.matching.schemas import Admirer, FeedCard, LastMessage, LikesYouResponse, MatchOut, MatchUser, Rewound
 from deployments.profiles.schemas import age_on
 from kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unprocessable
 from kit.settings import Settings
-from models import ProfilePhoto
 from models.profile import is_complete
 
 PhotoUrl = Callable[[Any], str]  # a ProfilePhoto or a PhotoRef: what has photo_url and storage_key
@@ -294,30 +283,3 @@ async def after_rewind(shards: Any, user_id: uuid.UUID, target_id: uuid.UUID) ->
 
 def _age(birth: date | None, today: date) -> int | None:
     return age_on(birth, today) if birth is not None else None
-
-
-class People:
-    """Another user's profile as the caller may see it: the feed card's fields (same photos,
-    interests, grid-snapped distance), for a current match, a candidate the caller's feed has
-    shown, or, for premium callers, someone waiting in likes-you. Anyone else is 404, exactly
-    like an unknown id."""
-
-    def __init__(self, repo: MatchingRepository, settings: Settings, photo_url: PhotoUrl) -> None:
-        self.repo, self.settings, self.photo_url = repo, settings, photo_url
-        self.subscriptions = SubscriptionRepository(repo.session)
-
-    async def profile(self, viewer_id: uuid.UUID, user_id: uuid.UUID) -> PublicProfile:
-        row = await self.repo.person(viewer_id, user_id)
-        if row is None or not (row.matched or row.shown or (row.admirer and await self.subscriptions.is_premium(
-                viewer_id))):
-            raise _no_such_user()
-        distance = None
-        if row.viewer_latitude is not None and row.viewer_longitude is not None:
-            distance = snapped_distance_km(row.viewer_latitude, row.viewer_longitude, row.latitude, row.longitude,
-                                           self.settings.feed_grid_km)
-        theirs, mine = list(row.interests), set(row.viewer_interests)
-        return PublicProfile(
-            id=row.user_id, first_name=row.first_name, age=age_on(row.birth_date, date.today()), bio=row.bio,
-            distance_km=distance, photos=[self.photo_url(PhotoRef(url, key))
-                                          for url, key in zip(row.photo_urls, row.photo_keys, strict=True)],
-            interests=theirs, mutual_interests=[i for i in theirs if i in mine])
