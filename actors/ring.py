@@ -69,19 +69,27 @@ class ShardRing:
         return self.handles[self.index_for(key)]
 
     @classmethod
-    def local(cls, actor_cls: type, count: int, name: str, **init_kwargs) -> "ShardRing":
+    def local(cls, actor_cls: type, count: int, name: str, **init_kwargs) -> ShardRing:
         return cls([LocalHandle(actor_cls(shard_index=i, **init_kwargs)) for i in range(count)], name)
 
     @classmethod
-    def ray(cls, actor_cls: type, count: int, name: str, **init_kwargs) -> "ShardRing":
+    def ray(cls, actor_cls: type, count: int, name: str, **init_kwargs) -> ShardRing:
         """Get or create the named, detached shard actors `name-0 .. name-(count-1)`."""
         import ray
 
         remote_cls = ray.remote(actor_cls)
         handles = []
         for i in range(count):
-            handles.append(remote_cls.options(
-                name=f"{name}-{i}", namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
-                max_restarts=-1, max_task_retries=3, num_cpus=0, max_concurrency=1000,
-            ).remote(shard_index=i, **init_kwargs))
+            handles.append(
+                remote_cls.options(
+                    name=f"{name}-{i}",
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    get_if_exists=True,
+                    max_restarts=-1,
+                    max_task_retries=3,
+                    num_cpus=0,
+                    max_concurrency=1000,
+                ).remote(shard_index=i, **init_kwargs)
+            )
         return cls(handles, name)

@@ -62,8 +62,12 @@ class UserShard:
         return self.shard_index
 
     async def stats(self) -> dict:
-        return {"shard_index": self.shard_index, "users": len(self.users), "loads": self.loads,
-                "started_at": self.started_at}
+        return {
+            "shard_index": self.shard_index,
+            "users": len(self.users),
+            "loads": self.loads,
+            "started_at": self.started_at,
+        }
 
     async def close(self) -> None:
         await self._pool.close()
@@ -105,8 +109,12 @@ class UserShard:
     async def snapshot(self, user_id: str) -> dict:
         state = await self._state(str(user_id))
         state.prune(time.time())
-        return {"likes_24h": len(state.likes), "recent": [list(s) for s in state.recent],
-                "liked_by": sorted(state.liked_by), "loads": self.loads}
+        return {
+            "likes_24h": len(state.likes),
+            "recent": [list(s) for s in state.recent],
+            "liked_by": sorted(state.liked_by),
+            "loads": self.loads,
+        }
 
     async def forget(self, user_id: str) -> None:
         """Drop the cached state (after a rewind or a disagreement with PostgreSQL)."""

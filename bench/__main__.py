@@ -9,10 +9,10 @@ import importlib
 import sys
 
 SCENARIOS = {
-    "gateway": "bench.gateway",   # profile/me: Ray Serve vs bare uvicorn
-    "feed": "bench.feed",         # feed at 100k profiles vs a single-SQL baseline; swipes/s
-    "photos": "bench.photos",     # 12 MP uploads/s and profile/me p99 under upload load
-    "chat": "bench.chat",         # websocket chat vs a minimal relay; idle sockets per replica
+    "gateway": "bench.gateway",  # profile/me: Ray Serve vs bare uvicorn
+    "feed": "bench.feed",  # feed at 100k profiles vs a single-SQL baseline; swipes/s
+    "photos": "bench.photos",  # 12 MP uploads/s and profile/me p99 under upload load
+    "chat": "bench.chat",  # websocket chat vs a minimal relay; idle sockets per replica
 }
 
 

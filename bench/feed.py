@@ -91,8 +91,11 @@ async def _viewers(database_url: str, user_ids: list[uuid.UUID], count: int) -> 
     sessions = [(uuid.uuid4(), u) for u in chosen]
     conn = await asyncpg.connect(sync_url(database_url))
     try:
-        await conn.executemany("INSERT INTO auth_sessions (id, user_id, refresh_jti_hash, expires_at) "
-                               "VALUES ($1, $2, 'bench', now() + interval '1 day')", sessions)
+        await conn.executemany(
+            "INSERT INTO auth_sessions (id, user_id, refresh_jti_hash, expires_at) "
+            "VALUES ($1, $2, 'bench', now() + interval '1 day')",
+            sessions,
+        )
     finally:
         await conn.close()
     return [(u, issue_token(settings, u, s, "access")[0]) for s, u in sessions]
@@ -136,14 +139,30 @@ async def _scoring_rate(database_url: str, viewers, seconds: float = 3.0) -> tup
     await ranker.refresh(full=True)
     conn = await asyncpg.connect(sync_url(database_url))
     try:
-        rows = await conn.fetch("SELECT p.*, date_part('year', age(p.birth_date))::int AS age, ARRAY(SELECT "
-                                "interest_name FROM user_interests i WHERE i.user_id = p.user_id) AS interests "
-                                "FROM user_profiles p WHERE p.user_id = ANY($1::uuid[])", [v[0] for v in viewers])
+        rows = await conn.fetch(
+            "SELECT p.*, date_part('year', age(p.birth_date))::int AS age, ARRAY(SELECT "
+            "interest_name FROM user_interests i WHERE i.user_id = p.user_id) AS interests "
+            "FROM user_profiles p WHERE p.user_id = ANY($1::uuid[])",
+            [v[0] for v in viewers],
+        )
     finally:
         await conn.close()
-    specs = [{"id": str(r["user_id"]), "latitude": r["latitude"], "longitude": r["longitude"], "age": r["age"],
-              "gender": r["gender"], "show_me": r["show_me"], "age_min": r["age_min"], "age_max": r["age_max"],
-              "max_distance": r["max_distance"], "interests": list(r["interests"]), "liked_by": []} for r in rows]
+    specs = [
+        {
+            "id": str(r["user_id"]),
+            "latitude": r["latitude"],
+            "longitude": r["longitude"],
+            "age": r["age"],
+            "gender": r["gender"],
+            "show_me": r["show_me"],
+            "age_min": r["age_min"],
+            "age_max": r["age_max"],
+            "max_distance": r["max_distance"],
+            "interests": list(r["interests"]),
+            "liked_by": [],
+        }
+        for r in rows
+    ]
     scored, calls, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         scored += (await ranker.rank_partition(specs[calls % len(specs)], limit=25))["scored"]
@@ -164,11 +183,15 @@ async def _swipe_plan(database_url: str, viewers, per_viewer: int) -> tuple[list
             admirers = await conn.fetch(
                 "SELECT s.swiper_id FROM swipes s WHERE s.swiped_id = $1 AND s.action = 'like' AND NOT EXISTS "
                 "(SELECT 1 FROM swipes r WHERE r.swiper_id = $1 AND r.swiped_id = s.swiper_id) LIMIT $2",
-                user_id, per_viewer // 2)
+                user_id,
+                per_viewer // 2,
+            )
             others = await conn.fetch(
                 "SELECT user_id FROM user_profiles TABLESAMPLE SYSTEM (1) WHERE user_id <> $1 AND NOT EXISTS "
                 "(SELECT 1 FROM swipes r WHERE r.swiper_id = $1 AND r.swiped_id = user_id) LIMIT $2",
-                user_id, per_viewer - len(admirers))
+                user_id,
+                per_viewer - len(admirers),
+            )
             expected += len(admirers)
             plan += [(token, r[0]) for r in (*admirers, *others)]
     finally:
@@ -181,9 +204,15 @@ async def _swipe_load(base: str, plan, connections: int) -> tuple[int, int, floa
     import json as _json
 
     url = f"{base}/api/v1/matching/swipe"
-    reqs = [_request_bytes("POST", url, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                           _json.dumps({"target_user_id": str(target), "action": "like"}).encode())
-            for token, target in plan]
+    reqs = [
+        _request_bytes(
+            "POST",
+            url,
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            _json.dumps({"target_user_id": str(target), "action": "like"}).encode(),
+        )
+        for token, target in plan
+    ]
     host, port = reqs[0][0], reqs[0][1]
     latencies, errors = [], [0]
 
@@ -239,21 +268,34 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--stack", choices=["uvicorn", "serve", "both"], default="uvicorn")
     parser.add_argument("--swipes-per-viewer", type=int, default=10)
-    parser.add_argument("--serve-loops", choices=["config", "separate"], default="config",
-                        help="separate: run Serve replicas without serve_config.yaml's one-event-loop env vars")
+    parser.add_argument(
+        "--serve-loops",
+        choices=["config", "separate"],
+        default="config",
+        help="separate: run Serve replicas without serve_config.yaml's one-event-loop env vars",
+    )
     args = parser.parse_args(argv)
     stacks = ["uvicorn", "serve"] if args.stack == "both" else [args.stack]
-    feed = Table(f"GET /feed?limit=20 at {args.users:,} profiles, {args.connections} concurrent, "
-                 f"{args.duration:.0f} s", ["stack", "req/s", "p50 ms", "p99 ms", "errors"])
+    feed = Table(
+        f"GET /feed?limit=20 at {args.users:,} profiles, {args.connections} concurrent, {args.duration:.0f} s",
+        ["stack", "req/s", "p50 ms", "p99 ms", "errors"],
+    )
     other = Table("Scoring and swipes", ["measure", "value"])
     with infra() as env:
         data = asyncio.run(generate(env.database_url, args.users))
-        other.add(f"generated {data.users:,} users + {data.swipes:,} swipes (COPY), rows/s",
-                  (data.users * 3 + data.swipes) / data.seconds)
+        other.add(
+            f"generated {data.users:,} users + {data.swipes:,} swipes (COPY), rows/s",
+            (data.users * 3 + data.swipes) / data.seconds,
+        )
         viewers = asyncio.run(_viewers(env.database_url, data.user_ids, args.viewers))
         lat, secs = asyncio.run(_sql_baseline(env.database_url, viewers, args.duration, args.connections))
-        feed.add("single SQL query (GIST), asyncpg direct", len(lat) / secs, float(np.percentile(lat, 50)),
-                 float(np.percentile(lat, 99)), "0")
+        feed.add(
+            "single SQL query (GIST), asyncpg direct",
+            len(lat) / secs,
+            float(np.percentile(lat, 50)),
+            float(np.percentile(lat, 99)),
+            "0",
+        )
         rate, indexed = asyncio.run(_scoring_rate(env.database_url, viewers))
         other.add(f"candidates scored per second on one core ({indexed:,} in the index)", rate)
         for name in stacks:
@@ -264,8 +306,11 @@ def main(argv: list[str]) -> int:
                 before = asyncio.run(_count_matches(env.database_url))
                 ok, errors, seconds, swipe_lat = asyncio.run(_swipe_load(base, plan, args.connections))
                 made = asyncio.run(_count_matches(env.database_url)) - before
-                other.add(f"{name}: swipes/s with match detection ({ok:,} ok, {errors} errors, "
-                          f"{made:,}/{expected:,} matches, p99 {np.percentile(swipe_lat, 99):.1f} ms)", ok / seconds)
+                other.add(
+                    f"{name}: swipes/s with match detection ({ok:,} ok, {errors} errors, "
+                    f"{made:,}/{expected:,} matches, p99 {np.percentile(swipe_lat, 99):.1f} ms)",
+                    ok / seconds,
+                )
     feed.print()
     other.print()
     return 0

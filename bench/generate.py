@@ -17,20 +17,113 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 # (name, lat, lon, share of users)
-CITIES = [("New York", 40.7128, -74.0060, 0.22), ("London", 51.5074, -0.1278, 0.16),
-          ("Berlin", 52.5200, 13.4050, 0.12), ("Paris", 48.8566, 2.3522, 0.12),
-          ("Sao Paulo", -23.5505, -46.6333, 0.10), ("Tokyo", 35.6762, 139.6503, 0.10),
-          ("Sydney", -33.8688, 151.2093, 0.08), ("Toronto", 43.6532, -79.3832, 0.10)]
+CITIES = [
+    ("New York", 40.7128, -74.0060, 0.22),
+    ("London", 51.5074, -0.1278, 0.16),
+    ("Berlin", 52.5200, 13.4050, 0.12),
+    ("Paris", 48.8566, 2.3522, 0.12),
+    ("Sao Paulo", -23.5505, -46.6333, 0.10),
+    ("Tokyo", 35.6762, 139.6503, 0.10),
+    ("Sydney", -33.8688, 151.2093, 0.08),
+    ("Toronto", 43.6532, -79.3832, 0.10),
+]
 CITY_SPREAD_KM = 12.0
 GENDERS = np.array(["male", "female", "non_binary", "other"])
 GENDER_P = [0.47, 0.47, 0.04, 0.02]
-INTERESTS = ("travel music hiking cooking reading running yoga coffee photography art movies gaming dancing "
-             "cycling climbing swimming jazz wine tea football tennis chess theatre poetry history science "
-             "tech startups design fashion dogs cats gardening baking sushi vegan camping surfing skiing "
-             "festivals podcasts anime comics board-games karaoke volunteering languages meditation boxing "
-             "crossfit painting pottery writing astronomy politics economics philosophy sailing fishing").split()
-FIRST_NAMES = "Alex Sam Jordan Taylor Morgan Casey Riley Jamie Avery Quinn Maria Anna Lena Sofia Mia Noah Liam " \
-              "Lucas Ben Leo Emma Olivia Ava Chloe Yuki Hana Kenji Ana Pedro Ines Luca".split()
+INTERESTS = [
+    "travel",
+    "music",
+    "hiking",
+    "cooking",
+    "reading",
+    "running",
+    "yoga",
+    "coffee",
+    "photography",
+    "art",
+    "movies",
+    "gaming",
+    "dancing",
+    "cycling",
+    "climbing",
+    "swimming",
+    "jazz",
+    "wine",
+    "tea",
+    "football",
+    "tennis",
+    "chess",
+    "theatre",
+    "poetry",
+    "history",
+    "science",
+    "tech",
+    "startups",
+    "design",
+    "fashion",
+    "dogs",
+    "cats",
+    "gardening",
+    "baking",
+    "sushi",
+    "vegan",
+    "camping",
+    "surfing",
+    "skiing",
+    "festivals",
+    "podcasts",
+    "anime",
+    "comics",
+    "board-games",
+    "karaoke",
+    "volunteering",
+    "languages",
+    "meditation",
+    "boxing",
+    "crossfit",
+    "painting",
+    "pottery",
+    "writing",
+    "astronomy",
+    "politics",
+    "economics",
+    "philosophy",
+    "sailing",
+    "fishing",
+]
+FIRST_NAMES = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Maria",
+    "Anna",
+    "Lena",
+    "Sofia",
+    "Mia",
+    "Noah",
+    "Liam",
+    "Lucas",
+    "Ben",
+    "Leo",
+    "Emma",
+    "Olivia",
+    "Ava",
+    "Chloe",
+    "Yuki",
+    "Hana",
+    "Kenji",
+    "Ana",
+    "Pedro",
+    "Ines",
+    "Luca",
+]
 
 
 @dataclass
@@ -51,14 +144,25 @@ def _people(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     lon = lon0 + dist * np.cos(angle) / (111.2 * np.cos(np.radians(lat0)))
     age = np.clip(rng.gamma(4.0, 2.6, n) + 19, 18, 70).astype(int)
     gender = rng.choice(GENDERS, size=n, p=GENDER_P)
-    seeks = np.where(gender == "male", rng.choice(["women", "men", "everyone"], n, p=[0.85, 0.08, 0.07]),
-                     np.where(gender == "female", rng.choice(["men", "women", "everyone"], n, p=[0.82, 0.08, 0.10]),
-                              "everyone"))
+    seeks = np.where(
+        gender == "male",
+        rng.choice(["women", "men", "everyone"], n, p=[0.85, 0.08, 0.07]),
+        np.where(gender == "female", rng.choice(["men", "women", "everyone"], n, p=[0.82, 0.08, 0.10]), "everyone"),
+    )
     low = np.clip(age - rng.integers(2, 9, n), 18, 99)
     high = np.clip(age + rng.integers(3, 12, n), low, 99)
-    return {"city": city, "lat": lat, "lon": lon, "age": age, "gender": gender, "show_me": seeks,
-            "age_min": low, "age_max": high, "max_distance": rng.choice([10, 25, 50, 50, 80, 100], n),
-            "active_h": rng.exponential(36.0, n)}
+    return {
+        "city": city,
+        "lat": lat,
+        "lon": lon,
+        "age": age,
+        "gender": gender,
+        "show_me": seeks,
+        "age_min": low,
+        "age_max": high,
+        "max_distance": rng.choice([10, 25, 50, 50, 80, 100], n),
+        "active_h": rng.exponential(36.0, n),
+    }
 
 
 def _swipes(ids: list[uuid.UUID], people: dict, per_user: int, rng: np.random.Generator) -> list[tuple]:
@@ -67,7 +171,7 @@ def _swipes(ids: list[uuid.UUID], people: dict, per_user: int, rng: np.random.Ge
     now = datetime.now(UTC)
     seen: set[tuple[int, int]] = set()
     rows = []
-    for c, members in by_city.items():
+    for _c, members in by_city.items():
         if len(members) < 2:
             continue
         targets = rng.choice(members, size=(len(members), per_user))
@@ -77,8 +181,15 @@ def _swipes(ids: list[uuid.UUID], people: dict, per_user: int, rng: np.random.Ge
                     continue
                 seen.add((swiper, target))
                 action = "like" if rng.random() < 0.45 else "pass"
-                rows.append((uuid.uuid4(), ids[swiper], ids[target], action,
-                             now - timedelta(hours=float(rng.uniform(25, 24 * 30)))))
+                rows.append(
+                    (
+                        uuid.uuid4(),
+                        ids[swiper],
+                        ids[target],
+                        action,
+                        now - timedelta(hours=float(rng.uniform(25, 24 * 30))),
+                    )
+                )
     return rows
 
 
@@ -93,30 +204,64 @@ async def generate(database_url: str, n: int, *, seed: int = 7, swipes_per_user:
     ids = [uuid.uuid4() for _ in range(n)]
     now = datetime.now(UTC)
     today = date.today()
-    users = [(ids[i], f"+1999{i:08d}", True, now - timedelta(hours=float(people["active_h"][i])))
-             for i in range(n)]
-    profiles = [(uuid.uuid4(), ids[i], FIRST_NAMES[i % len(FIRST_NAMES)], date(today.year - int(people["age"][i]) - 1,
-                 1 + i % 12, 1 + i % 28), str(people["gender"][i]), "Synthetic bench profile",
-                 float(people["lat"][i]), float(people["lon"][i]), int(people["max_distance"][i]),
-                 int(people["age_min"][i]), int(people["age_max"][i]), str(people["show_me"][i]))
-                for i in range(n)]
-    interests = [(ids[i], name) for i in range(n)
-                 for name in rng.choice(INTERESTS, size=int(rng.integers(2, 8)), replace=False)]
-    photos = [(ids[i], f"https://cdn.example/bench/{ids[i]}/{k}.jpg", k == 0, k)
-              for i in range(n) if rng.random() < 0.8 for k in range(int(rng.integers(1, 4)))]
+    users = [(ids[i], f"+1999{i:08d}", True, now - timedelta(hours=float(people["active_h"][i]))) for i in range(n)]
+    profiles = [
+        (
+            uuid.uuid4(),
+            ids[i],
+            FIRST_NAMES[i % len(FIRST_NAMES)],
+            date(today.year - int(people["age"][i]) - 1, 1 + i % 12, 1 + i % 28),
+            str(people["gender"][i]),
+            "Synthetic bench profile",
+            float(people["lat"][i]),
+            float(people["lon"][i]),
+            int(people["max_distance"][i]),
+            int(people["age_min"][i]),
+            int(people["age_max"][i]),
+            str(people["show_me"][i]),
+        )
+        for i in range(n)
+    ]
+    interests = [
+        (ids[i], name) for i in range(n) for name in rng.choice(INTERESTS, size=int(rng.integers(2, 8)), replace=False)
+    ]
+    photos = [
+        (ids[i], f"https://cdn.example/bench/{ids[i]}/{k}.jpg", k == 0, k)
+        for i in range(n)
+        if rng.random() < 0.8
+        for k in range(int(rng.integers(1, 4)))
+    ]
     swipes = _swipes(ids, people, swipes_per_user, rng)
     conn = await asyncpg.connect(sync_url(database_url))
     try:
-        await conn.copy_records_to_table("users", records=users,
-                                         columns=["id", "phone_number", "is_verified", "last_active_at"])
-        await conn.copy_records_to_table("user_profiles", records=profiles, columns=[
-            "id", "user_id", "first_name", "birth_date", "gender", "bio", "latitude", "longitude", "max_distance",
-            "age_min", "age_max", "show_me"])
+        await conn.copy_records_to_table(
+            "users", records=users, columns=["id", "phone_number", "is_verified", "last_active_at"]
+        )
+        await conn.copy_records_to_table(
+            "user_profiles",
+            records=profiles,
+            columns=[
+                "id",
+                "user_id",
+                "first_name",
+                "birth_date",
+                "gender",
+                "bio",
+                "latitude",
+                "longitude",
+                "max_distance",
+                "age_min",
+                "age_max",
+                "show_me",
+            ],
+        )
         await conn.copy_records_to_table("user_interests", records=interests, columns=["user_id", "interest_name"])
-        await conn.copy_records_to_table("profile_photos", records=photos,
-                                         columns=["user_id", "photo_url", "is_primary", "order_index"])
-        await conn.copy_records_to_table("swipes", records=swipes,
-                                         columns=["id", "swiper_id", "swiped_id", "action", "created_at"])
+        await conn.copy_records_to_table(
+            "profile_photos", records=photos, columns=["user_id", "photo_url", "is_primary", "order_index"]
+        )
+        await conn.copy_records_to_table(
+            "swipes", records=swipes, columns=["id", "swiper_id", "swiped_id", "action", "created_at"]
+        )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -133,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(generate(args.database_url, args.users, seed=args.seed))
     else:
         import bench.common as common
+
         common.BENCH_DIR = common.ROOT / "var" / "bench-feed"
         with common.infra(fresh=True) as env:
             result = asyncio.run(generate(env.database_url, args.users, seed=args.seed))

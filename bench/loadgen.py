@@ -91,25 +91,50 @@ def _worker(spec: dict, queue: mp.Queue) -> None:
         errors: list[int] = []
         start = time.perf_counter()
         deadline = start + spec["duration"]
-        await asyncio.gather(*[
-            _connection(host, port, payloads[c::spec["connections"]] or payloads, deadline, latencies, errors)
-            for c in range(spec["connections"])])
+        await asyncio.gather(
+            *[
+                _connection(host, port, payloads[c :: spec["connections"]] or payloads, deadline, latencies, errors)
+                for c in range(spec["connections"])
+            ]
+        )
         queue.put((latencies, len(errors), time.perf_counter() - start))
 
     asyncio.run(main())
 
 
-def run_load(url: str, *, duration: float = 10.0, connections: int = 32, processes: int = 1,
-             method: str = "GET", headers_list: list[dict[str, str]] | None = None, body: bytes = b"") -> LoadResult:
+def run_load(
+    url: str,
+    *,
+    duration: float = 10.0,
+    connections: int = 32,
+    processes: int = 1,
+    method: str = "GET",
+    headers_list: list[dict[str, str]] | None = None,
+    body: bytes = b"",
+) -> LoadResult:
     """Hammer `url` for `duration` seconds; each connection cycles through `headers_list`
     (e.g. one Authorization header per user)."""
     headers_list = headers_list or [{}]
     per_proc = max(1, connections // processes)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    workers = [ctx.Process(target=_worker, args=({"url": url, "duration": duration, "connections": per_proc,
-                                                  "method": method, "headers_list": headers_list, "body": body},
-                                                 queue)) for _ in range(processes)]
+    workers = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                {
+                    "url": url,
+                    "duration": duration,
+                    "connections": per_proc,
+                    "method": method,
+                    "headers_list": headers_list,
+                    "body": body,
+                },
+                queue,
+            ),
+        )
+        for _ in range(processes)
+    ]
     for w in workers:
         w.start()
     results = [queue.get(timeout=duration + 120) for _ in workers]

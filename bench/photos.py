@@ -24,8 +24,13 @@ from bench.loadgen import run_load
 # scenario's (or another person's) running database.
 common.BENCH_DIR = common.ROOT / "var" / "bench-photos"
 
-PROFILE = {"first_name": "Bench", "birth_date": "1990-01-01", "gender": "female",
-           "location": {"latitude": 52.52, "longitude": 13.405}, "interests": ["photos"]}
+PROFILE = {
+    "first_name": "Bench",
+    "birth_date": "1990-01-01",
+    "gender": "female",
+    "location": {"latitude": 52.52, "longitude": 13.405},
+    "interests": ["photos"],
+}
 # Uploaders upload far more than 6 photos each; the per-user limit is not what is measured here.
 EXTRA_ENV = {"MEDIA_MAX_PHOTOS": "1000000"}
 
@@ -54,8 +59,10 @@ def _users(base: str, env, count: int, offset: int) -> list[str]:
 
 
 def multipart_body(photo: bytes, boundary: str = "benchphotoboundary") -> tuple[bytes, str]:
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"big.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="big.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
     return head + photo + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -65,9 +72,13 @@ class Uploads:
 
     def __init__(self, base: str, tokens: list[str], photo: bytes, duration: float) -> None:
         body, content_type = multipart_body(photo)
-        self.kwargs = {"duration": duration, "connections": len(tokens), "method": "POST", "body": body,
-                       "headers_list": [{"Authorization": f"Bearer {t}", "Content-Type": content_type}
-                                        for t in tokens]}
+        self.kwargs = {
+            "duration": duration,
+            "connections": len(tokens),
+            "method": "POST",
+            "body": body,
+            "headers_list": [{"Authorization": f"Bearer {t}", "Content-Type": content_type} for t in tokens],
+        }
         self.url = f"{base}/api/v1/profile/photos"
         self.result = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -75,7 +86,7 @@ class Uploads:
     def _run(self) -> None:
         self.result = run_load(self.url, **self.kwargs)
 
-    def __enter__(self) -> "Uploads":
+    def __enter__(self) -> Uploads:
         self._thread.start()
         return self
 
@@ -110,25 +121,47 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     photo = twelve_megapixel_jpeg()
     print(f"    12 MP JPEG: {len(photo) / 1e6:.1f} MB", flush=True)
-    table = Table(f"Photos: {args.uploaders} uploaders of a 12 MP JPEG, /profile/me on {args.connections} "
-                  f"connections, {args.duration:.0f} s per phase",
-                  ["stack", "uploads/s", "upload p50 ms", "me req/s alone", "me p99 alone ms",
-                   "me req/s w/ uploads", "me p99 w/ uploads ms", "p99 ratio (goal <= 2)", "errors"])
+    table = Table(
+        f"Photos: {args.uploaders} uploaders of a 12 MP JPEG, /profile/me on {args.connections} "
+        f"connections, {args.duration:.0f} s per phase",
+        [
+            "stack",
+            "uploads/s",
+            "upload p50 ms",
+            "me req/s alone",
+            "me p99 alone ms",
+            "me req/s w/ uploads",
+            "me p99 w/ uploads ms",
+            "p99 ratio (goal <= 2)",
+            "errors",
+        ],
+    )
     stacks = ["uvicorn", "serve"] if args.stack == "both" else [args.stack]
     status = 0
     with infra() as env:
         for i, stack in enumerate(stacks):
-            app = (uvicorn_app(env, extra_env=EXTRA_ENV) if stack == "uvicorn"
-                   else serve_app(env, extra_env=EXTRA_ENV))
+            app = uvicorn_app(env, extra_env=EXTRA_ENV) if stack == "uvicorn" else serve_app(env, extra_env=EXTRA_ENV)
             with app as base:
                 r = _measure(base, env, args, photo, offset=i * 1000)
             alone, loaded, uploads = r["alone"], r["loaded"], r["uploads"]
             ratio = loaded.pct(99) / alone.pct(99)
             status |= int(uploads.per_second == 0)
-            label = "bare uvicorn (MediaProcessor in-process, thread pool)" if stack == "uvicorn" \
+            label = (
+                "bare uvicorn (MediaProcessor in-process, thread pool)"
+                if stack == "uvicorn"
                 else "Ray Serve (MediaProcessor deployment)"
+            )
             upload_p50 = uploads.result.pct(50)
-            table.add(label, uploads.per_second, upload_p50, alone.rps, alone.pct(99), loaded.rps, loaded.pct(99),
-                      f"{ratio:.2f}", f"me {alone.errors + loaded.errors}, uploads {uploads.result.errors}")
+            table.add(
+                label,
+                uploads.per_second,
+                upload_p50,
+                alone.rps,
+                alone.pct(99),
+                loaded.rps,
+                loaded.pct(99),
+                f"{ratio:.2f}",
+                f"me {alone.errors + loaded.errors}, uploads {uploads.result.errors}",
+            )
     table.print()
     return status

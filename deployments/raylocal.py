@@ -26,17 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # Serve's HAProxy starts through deployments/haproxy_edge.sh: Ray's generated config adds no
 # X-Forwarded-For, so every client looked like 127.0.0.1 to the app; the wrapper makes HAProxy set
 # it to the peer's address (replacing the client's own) and binds its stats ports to loopback.
-SERVE_ENV = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1",
-             "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
-             "RAY_SERVE_HAPROXY_BINARY_PATH": str(ROOT / "deployments" / "haproxy_edge.sh"),
-             "HAPROXY_EDGE_PYTHON": sys.executable}
+SERVE_ENV = {
+    "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+    "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
+    "RAY_SERVE_HAPROXY_BINARY_PATH": str(ROOT / "deployments" / "haproxy_edge.sh"),
+    "HAPROXY_EDGE_PYTHON": sys.executable,
+}
 # The local head listens on this machine only; Ray turns token auth on by itself when a
 # ~/.ray/auth_token exists, and the CLI would then fail to deploy. Clusters set their own.
 # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 is Ray's single-machine mode (the default off Linux): the
 # node address becomes 127.0.0.1 (`ray start` otherwise swaps 127.0.0.1 for the LAN address) and
 # Ray binds its gRPC servers and agents to loopback instead of every interface; no node can join.
-LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
-                 "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+LOCAL_RAY_ENV = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def serve_app_config() -> dict:
@@ -94,11 +96,25 @@ def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.
     says otherwise), like the app's own PORT; each Serve replica's inter-deployment gRPC server,
     which Ray's replica code binds to every interface with no setting, is moved to loopback by
     the deployments themselves (serve_app._internal_grpc_on_loopback)."""
-    head = subprocess.Popen([ray_bin("ray"), "start", "--head", "--block", "--port=0", "--disable-usage-stats",
-                             "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
-                             "--include-dashboard=true", f"--dashboard-port={dashboard_port}",
-                             f"--num-cpus={num_cpus}"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    head = subprocess.Popen(
+        [
+            ray_bin("ray"),
+            "start",
+            "--head",
+            "--block",
+            "--port=0",
+            "--disable-usage-stats",
+            "--node-ip-address=127.0.0.1",
+            "--dashboard-host=127.0.0.1",
+            "--include-dashboard=true",
+            f"--dashboard-port={dashboard_port}",
+            f"--num-cpus={num_cpus}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if head.poll() is not None:
@@ -133,9 +149,10 @@ def stop_ray(head: subprocess.Popen | None) -> None:
 def deploy_config(serve_bin: Path, path: Path, env: dict, dashboard_port: int, attempts: int = 30) -> None:
     """`serve deploy`, retried while the fresh cluster's dashboard is still starting."""
     address = f"http://127.0.0.1:{dashboard_port}"
-    for attempt in range(attempts):
-        result = subprocess.run([serve_bin, "deploy", "--address", address, str(path)], env=env,
-                                capture_output=True, text=True)
+    for _attempt in range(attempts):
+        result = subprocess.run(
+            [serve_bin, "deploy", "--address", address, str(path)], env=env, capture_output=True, text=True
+        )
         if result.returncode == 0:
             return
         time.sleep(1)

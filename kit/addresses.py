@@ -53,7 +53,7 @@ def parse_ip(value: str) -> IPAddress | None:
     `::1`, `[::1]` or `[::1]:80`. IPv4-mapped IPv6 is its IPv4 address. None if unparsable."""
     value = value.strip()
     if value.startswith("["):
-        value = value[1:value.find("]")] if "]" in value else ""
+        value = value[1 : value.find("]")] if "]" in value else ""
     elif value.count(":") == 1:
         value = value.split(":", 1)[0]
     try:

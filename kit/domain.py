@@ -18,5 +18,5 @@ Hook = Callable[[Resources], Awaitable[None]]
 class Domain:
     name: str
     routers: tuple[APIRouter, ...] = ()
-    on_startup: Hook | None = None   # builds the domain's part of `Resources` (connections, tasks)
+    on_startup: Hook | None = None  # builds the domain's part of `Resources` (connections, tasks)
     on_shutdown: Hook | None = None  # closes what on_startup opened

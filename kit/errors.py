@@ -29,8 +29,9 @@ class AppError(Exception):
     # so the request's unit of work commits before the error is returned.
     commit = False
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
@@ -95,11 +96,9 @@ def as_input_error(exc: BaseException) -> AppError | None:
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
         sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
         if sqlstate.startswith("22"):
-            return Unprocessable("A value cannot be stored (invalid characters or out of range)",
-                                 code="invalid_value")
+            return Unprocessable("A value cannot be stored (invalid characters or out of range)", code="invalid_value")
         if sqlstate.startswith("23"):
-            return Conflict("The change conflicts with data stored meanwhile; reload and retry",
-                            code="conflict")
+            return Conflict("The change conflicts with data stored meanwhile; reload and retry", code="conflict")
     return None
 
 
@@ -111,8 +110,9 @@ def envelope(code: str, message: str, status: int, headers: dict | None = None, 
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(extra="allow")  # a few errors add fields, e.g. /readyz's `unreachable`
 
-    code: str = Field(description="Stable, machine-readable code (the API docs list each route's)",
-                      examples=["not_found"])
+    code: str = Field(
+        description="Stable, machine-readable code (the API docs list each route's)", examples=["not_found"]
+    )
     message: str = Field(description="Explanation for people; its wording may change", examples=["No such route"])
     retry_after: int | None = Field(None, description="429 only: seconds to wait, as in the Retry-After header")
 
@@ -120,8 +120,9 @@ class ErrorDetail(BaseModel):
 class ErrorEnvelope(BaseModel):
     """The body of every error: `{"success": false, "error": {"code", "message"}}`."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"success": False, "error": {"code": "not_found", "message": "No such route"}}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"success": False, "error": {"code": "not_found", "message": "No such route"}}]}
+    )
 
     success: Literal[False]
     error: ErrorDetail
@@ -137,10 +138,15 @@ def error_responses(*errors: tuple[int, str, str]) -> dict[int | str, dict[str, 
 
 
 def _documented(codes: list[tuple[str, str]]) -> dict[str, Any]:
-    examples = {code: {"summary": when, "value": {"success": False, "error": {"code": code, "message": when}}}
-                for code, when in codes}
-    return {"model": ErrorEnvelope, "description": "; ".join(f"`{code}`: {when}" for code, when in codes),
-            "content": {"application/json": {"examples": examples}}}
+    examples = {
+        code: {"summary": when, "value": {"success": False, "error": {"code": code, "message": when}}}
+        for code, when in codes
+    }
+    return {
+        "model": ErrorEnvelope,
+        "description": "; ".join(f"`{code}`: {when}" for code, when in codes),
+        "content": {"application/json": {"examples": examples}},
+    }
 
 
 # Errors every route may answer, and those of routes with a body or a bearer token (docs/api.md).
@@ -201,8 +207,10 @@ def _document_operation(operation: dict[str, Any]) -> None:
         _merge_response(responses, str(status), response)
     for response in responses.values():  # the route's own error responses carry the model as a $ref
         _reference_envelope(response)
-    responses["4XX"] = {"description": "Any other client error, in the error envelope", "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    responses["4XX"] = {
+        "description": "Any other client error, in the error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
     operation["responses"] = dict(sorted(responses.items(), key=lambda item: item[0].replace("XX", "99")))
 
 
@@ -220,8 +228,15 @@ def _merge_response(responses: dict[str, Any], status: str, common: dict[str, An
 
 def _openapi_response(documented: dict[str, Any]) -> dict[str, Any]:
     content = documented["content"]["application/json"]
-    return {"description": documented["description"], "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}, "examples": content["examples"]}}}
+    return {
+        "description": documented["description"],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+                "examples": content["examples"],
+            }
+        },
+    }
 
 
 def _reference_envelope(response: dict[str, Any]) -> None:
@@ -231,9 +246,17 @@ def _reference_envelope(response: dict[str, Any]) -> None:
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
 }
 
 
@@ -259,8 +282,14 @@ def allowed_methods(app: FastAPI, scope: Mapping[str, Any]) -> list[str]:
     route it matched, though several routes may share a path (GET and POST /photos)."""
     allowed = []
     for method in _METHODS:
-        probe = {"type": "http", "method": method, "path": scope["path"], "root_path": scope.get("root_path", ""),
-                 "headers": [], "query_string": b""}
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+            "headers": [],
+            "query_string": b"",
+        }
         if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes):
             allowed.append(method)
     return allowed

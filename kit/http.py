@@ -10,7 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.addresses import address_key
 
-
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -28,8 +27,13 @@ class BodySizeLimit:
     runs, so without this anyone could make a replica spool megabytes to disk before a 401.
     The route still does the full check (session revoked, account banned)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_paths: dict[str, int] | None = None,
-                 upload_guard: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_paths: dict[str, int] | None = None,
+        upload_guard: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_paths = upload_paths or {}
@@ -116,8 +120,9 @@ class RequestTimeout:
             if not deadline.expired():  # the app's own TimeoutError, not this deadline
                 raise
             if not started:
-                await _send_error(send, 504, "request_timeout",
-                                  f"The request took longer than {self.seconds:g} s and was cancelled")
+                await _send_error(
+                    send, 504, "request_timeout", f"The request took longer than {self.seconds:g} s and was cancelled"
+                )
 
 
 class InflightPerAddress:
@@ -144,9 +149,13 @@ class InflightPerAddress:
         key = address_key(client[0]) if client else "unknown"
         count = self.inflight.get(key, 0)
         if count >= self.limit:
-            await _send_error(send, 429, "too_many_concurrent_requests",
-                              "Too many requests in progress from this network; retry shortly",
-                              [(b"retry-after", b"1")])
+            await _send_error(
+                send,
+                429,
+                "too_many_concurrent_requests",
+                "Too many requests in progress from this network; retry shortly",
+                [(b"retry-after", b"1")],
+            )
             return
         self.inflight[key] = count + 1
         try:
@@ -159,14 +168,17 @@ class InflightPerAddress:
                 del self.inflight[key]  # the table holds only addresses with requests in flight
 
 
-async def _send_error(send: Send, status: int, code: str, message: str,
-                      extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_error(
+    send: Send, status: int, code: str, message: str, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = _error_body(code, message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     headers.extend(extra_headers or [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-

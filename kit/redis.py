@@ -13,8 +13,9 @@ from kit.errors import RateLimited, ServiceUnavailable
 
 
 def make_redis(url: str) -> aioredis.Redis:
-    return aioredis.from_url(url, decode_responses=True, health_check_interval=30,
-                             socket_connect_timeout=2, socket_timeout=2)
+    return aioredis.from_url(
+        url, decode_responses=True, health_check_interval=30, socket_connect_timeout=2, socket_timeout=2
+    )
 
 
 # Count and (on the first hit) set the window's expiry in one command: this runs on every
@@ -51,6 +52,7 @@ return 0
 @dataclass(frozen=True)
 class Budget:
     """One counter of `RateLimiter.hit_all` and the 429 it answers when spent."""
+
     name: str
     subject: str
     limit: int
@@ -78,9 +80,17 @@ class RateLimiter:
         bucket = int(time.time()) // window_s if window is None else window
         return f"{self.prefix}:{name}:{subject}:{bucket}"
 
-    async def hit(self, name: str, subject: str, limit: int, window_s: int, *,
-                  fail_closed: bool = False, message: str = "Too many requests",
-                  code: str = "rate_limited") -> int:
+    async def hit(
+        self,
+        name: str,
+        subject: str,
+        limit: int,
+        window_s: int,
+        *,
+        fail_closed: bool = False,
+        message: str = "Too many requests",
+        code: str = "rate_limited",
+    ) -> int:
         """Count one event; raise 429 once the window holds more than `limit`."""
         key = self._key(name, subject, window_s)
         try:
@@ -105,8 +115,16 @@ class RateLimiter:
             budget = budgets[spent - 1]
             raise RateLimited(budget.message, self._retry_after(window_s), code=budget.code)
 
-    async def take(self, name: str, subject: str, limit: int, window_s: int, *,
-                   message: str = "Too many requests", code: str = "rate_limited") -> None:
+    async def take(
+        self,
+        name: str,
+        subject: str,
+        limit: int,
+        window_s: int,
+        *,
+        message: str = "Too many requests",
+        code: str = "rate_limited",
+    ) -> None:
         """Like `hit` (fails open), for a per-event hot path: tokens come from Redis a lease at
         a time (a tenth of the limit, at most 10) and are spent in this process, so a chat
         message costs a Redis round trip only every few messages. The window's total still
@@ -119,8 +137,9 @@ class RateLimiter:
             return
         lease = max(1, min(10, limit // 10))
         try:
-            granted = int(await self._lease(keys=[self._key(name, subject, window_s, window)],
-                                            args=[limit, lease, window_s + 1]))
+            granted = int(
+                await self._lease(keys=[self._key(name, subject, window_s, window)], args=[limit, lease, window_s + 1])
+            )
         except RedisError:
             return
         if granted <= 0:

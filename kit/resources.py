@@ -37,8 +37,14 @@ class Resources:
         """Connections are opened lazily, on first use: this only builds the clients."""
         engine = make_engine(settings.database_url, settings.db_pool_size)
         redis = make_redis(settings.redis_url)
-        return cls(settings, engine, make_sessionmaker(engine),
-                   LazyPool(settings.database_url, max_size=settings.db_pool_size), redis, RateLimiter(redis))
+        return cls(
+            settings,
+            engine,
+            make_sessionmaker(engine),
+            LazyPool(settings.database_url, max_size=settings.db_pool_size),
+            redis,
+            RateLimiter(redis),
+        )
 
     def add(self, part: T) -> T:
         """Keep a domain's part, found again by its class."""

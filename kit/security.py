@@ -32,15 +32,22 @@ class TokenError(Exception):
     pass
 
 
-def issue_token(settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID,
-                type_: TokenType, jti: str | None = None) -> tuple[str, str, int]:
+def issue_token(
+    settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID, type_: TokenType, jti: str | None = None
+) -> tuple[str, str, int]:
     """Return (token, jti, ttl seconds)."""
     ttl = settings.access_token_ttl_s if type_ == "access" else settings.refresh_token_ttl_s
     now = int(time.time())
     jti = jti or secrets.token_urlsafe(16)
     claims = {
-        "sub": str(user_id), "sid": str(session_id), "jti": jti, "type": type_,
-        "iat": now, "exp": now + ttl, "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "jti": jti,
+        "type": type_,
+        "iat": now,
+        "exp": now + ttl,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), jti, ttl
 
@@ -48,8 +55,11 @@ def issue_token(settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID,
 def decode_token(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=[ALGORITHM],
-            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
             options={"require": ["sub", "sid", "jti", "type", "exp", "iat", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -59,8 +69,9 @@ def decode_token(settings: Settings, token: str, expected: TokenType) -> TokenCl
     if claims.get("type") != expected:
         raise TokenError(f"An {expected} token is required")
     try:
-        return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), str(claims["jti"]),
-                           expected, int(claims["exp"]))
+        return TokenClaims(
+            uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]), str(claims["jti"]), expected, int(claims["exp"])
+        )
     except (ValueError, TypeError) as exc:
         raise TokenError("Token is invalid") from exc
 

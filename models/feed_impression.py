@@ -23,9 +23,10 @@ class FeedImpression(Base):
         Index("ix_feed_impressions_candidate", "candidate_id"),
     )
 
-    viewer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                 nullable=False)
-    candidate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True),
-                                                    ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    first_shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                     nullable=False)
+    viewer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    first_shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

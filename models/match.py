@@ -25,10 +25,12 @@ class Match(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    user1_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                nullable=False)
-    user2_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                nullable=False)
+    user1_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    user2_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     matched_at: Mapped[datetime] = created_at()
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true", default=True)
     unmatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -58,9 +60,11 @@ class Swipe(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    swiper_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                 nullable=False)
-    swiped_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                 nullable=False)
+    swiper_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    swiped_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     action: Mapped[str] = mapped_column(String(10), nullable=False)
     created_at: Mapped[datetime] = created_at()

@@ -21,18 +21,25 @@ class Message(Base):
         Index("ix_messages_match_seq", "match_id", "seq", unique=True),
         Index("ix_messages_sender", "sender_id"),
         # Retries with the same client id return the first message instead of a duplicate.
-        Index("uq_messages_client_id", "sender_id", "client_message_id", unique=True,
-              postgresql_where=text("client_message_id IS NOT NULL")),
+        Index(
+            "uq_messages_client_id",
+            "sender_id",
+            "client_message_id",
+            unique=True,
+            postgresql_where=text("client_message_id IS NOT NULL"),
+        ),
         # Unread counts per match and sender touch only the unread rows.
         Index("ix_messages_unread", "match_id", "sender_id", postgresql_where=text("NOT is_read")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     # Indexed by ix_messages_match_seq (match_id first).
-    match_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("matches.id", ondelete="CASCADE"),
-                                                nullable=False)
-    sender_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                                 nullable=False)
+    match_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("matches.id", ondelete="CASCADE"), nullable=False
+    )
+    sender_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     content: Mapped[str] = mapped_column(Text, nullable=False)
     message_type: Mapped[str] = mapped_column(String(20), nullable=False, server_default="text", default="text")
     is_read: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false", default=False)

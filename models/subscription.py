@@ -22,8 +22,9 @@ class Subscription(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-                                               nullable=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
     plan_type: Mapped[str] = mapped_column(String(20), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="active", default="active")
     started_at: Mapped[datetime] = created_at()
@@ -31,6 +32,5 @@ class Subscription(Base):
     provider_customer_id: Mapped[str | None] = mapped_column(String(255))
     provider_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Cancelled by the user: stays active (premium) until expires_at, then does not renew.
-    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false(),
-                                                       default=False)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false(), default=False)
     created_at: Mapped[datetime] = created_at()

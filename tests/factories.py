@@ -43,8 +43,9 @@ async def login(client: httpx.AsyncClient, outbox: Path, phone: str | None = Non
     phone = phone or new_phone()
     sent = await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})
     assert sent.status_code == 200, sent.text
-    verified = await client.post("/api/v1/auth/verify-otp",
-                                 json={"phone_number": phone, "otp": last_code(outbox, phone)})
+    verified = await client.post(
+        "/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": last_code(outbox, phone)}
+    )
     assert verified.status_code == 200, verified.text
     body = verified.json()
     return TestUser(uuid.UUID(body["user"]["id"]), phone, body["token"], body["refresh_token"])
@@ -52,8 +53,12 @@ async def login(client: httpx.AsyncClient, outbox: Path, phone: str | None = Non
 
 def profile_body(**overrides) -> dict:
     body = {
-        "first_name": "Alex", "last_name": "Doe", "birth_date": "1995-05-15", "gender": "female",
-        "bio": "Coffee and mountains", "location": {"latitude": 40.7128, "longitude": -74.0060},
+        "first_name": "Alex",
+        "last_name": "Doe",
+        "birth_date": "1995-05-15",
+        "gender": "female",
+        "bio": "Coffee and mountains",
+        "location": {"latitude": 40.7128, "longitude": -74.0060},
         "preferences": {"max_distance": 50, "age_min": 18, "age_max": 99, "show_me": "everyone"},
         "interests": ["travel", "music"],
     }

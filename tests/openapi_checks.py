@@ -39,10 +39,14 @@ def refused_only_for_documented_reasons(ctx, response, case):
         raise AssertionError(f"{response.status_code} without the error envelope") from None
     code, message = error.get("code"), error.get("message")
     if code in SHAPE_CODES:
-        raise AssertionError(f"A schema-valid request was refused with {response.status_code} `{code}` "
-                             f"({message}): the schema should state this rule")
+        raise AssertionError(
+            f"A schema-valid request was refused with {response.status_code} `{code}` "
+            f"({message}): the schema should state this rule"
+        )
     documented = documented_codes(case.operation.definition.raw, response.status_code)
     if code not in documented:
-        raise AssertionError(f"A schema-valid request was refused with {response.status_code} `{code}` ({message}), "
-                             f"which this operation does not document (documented: {sorted(documented) or 'none'})")
+        raise AssertionError(
+            f"A schema-valid request was refused with {response.status_code} `{code}` ({message}), "
+            f"which this operation does not document (documented: {sorted(documented) or 'none'})"
+        )
     return None

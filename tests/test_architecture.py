@@ -17,12 +17,18 @@ PACKAGES = ("deployments", "kit", "actors", "models")
 
 # (importer, imported repository): why the importer may read the other domain's tables directly.
 CROSS_DOMAIN_REPOSITORIES = {
-    ("deployments.matching.service", "deployments.billing.repository"):
-        "a like checks premium (the like limit) inside the swipe's own transaction",
-    ("deployments.safety.service", "deployments.auth.repository"):
-        "a ban revokes the user's sessions in the ban's transaction, with its audit row",
-    ("deployments.safety.service", "deployments.matching.repository"):
-        "a block takes the pair lock that swipes take and ends the match in the block's transaction",
+    (
+        "deployments.matching.service",
+        "deployments.billing.repository",
+    ): "a like checks premium (the like limit) inside the swipe's own transaction",
+    (
+        "deployments.safety.service",
+        "deployments.auth.repository",
+    ): "a ban revokes the user's sessions in the ban's transaction, with its audit row",
+    (
+        "deployments.safety.service",
+        "deployments.matching.repository",
+    ): "a block takes the pair lock that swipes take and ends the match in the block's transaction",
 }
 # Modules that may read `app.state`: where the resources are stored and found.
 APP_STATE_READERS = {"kit.resources", "kit.db", "deployments.app"}
@@ -126,15 +132,19 @@ def test_actors_never_import_deployments():
 
 
 def test_layers_point_down():
-    wrong = [(a, b) for a, b in edges()
-             if (layer(a) == "repository" and layer(b) in ("service", "router"))
-             or (layer(a) == "service" and layer(b) == "router")]
+    wrong = [
+        (a, b)
+        for a, b in edges()
+        if (layer(a) == "repository" and layer(b) in ("service", "router"))
+        or (layer(a) == "service" and layer(b) == "router")
+    ]
     assert wrong == []
 
 
 def test_no_module_imports_another_domains_repository():
-    crossing = {(a, b) for a, b in edges()
-                if layer(b) == "repository" and domain(a) is not None and domain(a) != domain(b)}
+    crossing = {
+        (a, b) for a, b in edges() if layer(b) == "repository" and domain(a) is not None and domain(a) != domain(b)
+    }
     assert crossing == set(CROSS_DOMAIN_REPOSITORIES)
 
 

@@ -37,11 +37,16 @@ async def wrong_codes_from_one_address_leave_another_alone(base: str, outbox: Pa
                 await redis.delete(key)
         target, own = new_phone(), new_phone()
         async with from_address(base, ATTACKER) as attacker, from_address(base, VICTIM) as victim:
-            assert (await attacker.post("/api/v1/auth/send-otp", json={"phone_number": target},
-                                        headers=FORGED)).status_code == 200
+            assert (
+                await attacker.post("/api/v1/auth/send-otp", json={"phone_number": target}, headers=FORGED)
+            ).status_code == 200
             wrong = "000000" if last_code(outbox, target) != "000000" else "111111"
-            answers = [await attacker.post("/api/v1/auth/verify-otp", json={"phone_number": target, "otp": wrong},
-                                           headers=FORGED) for _ in range(7)]
+            answers = [
+                await attacker.post(
+                    "/api/v1/auth/verify-otp", json={"phone_number": target, "otp": wrong}, headers=FORGED
+                )
+                for _ in range(7)
+            ]
             assert [a.status_code for a in answers] == [400] * 5 + [429] * 2
             assert answers[-1].json()["success"] is False
             assert await failures_counted(redis, ATTACKER) == 5
@@ -49,8 +54,9 @@ async def wrong_codes_from_one_address_leave_another_alone(base: str, outbox: Pa
             assert (await victim.post("/api/v1/auth/send-otp", json={"phone_number": own})).status_code == 200
             missed = await victim.post("/api/v1/auth/verify-otp", json={"phone_number": own, "otp": wrong})
             assert missed.status_code == 400
-            login = await victim.post("/api/v1/auth/verify-otp",
-                                      json={"phone_number": own, "otp": last_code(outbox, own)})
+            login = await victim.post(
+                "/api/v1/auth/verify-otp", json={"phone_number": own, "otp": last_code(outbox, own)}
+            )
             assert login.status_code == 200, login.text
         assert await failures_counted(redis, VICTIM) == 1  # its own miss only: the forged header added nothing
         assert await failures_counted(redis, "127.0.0.1") == 0  # nothing counted under the proxy's address
@@ -59,12 +65,13 @@ async def wrong_codes_from_one_address_leave_another_alone(base: str, outbox: Pa
 
 
 @pytest.mark.ray
-async def test_wrong_codes_through_the_serve_ingress_do_not_lock_out_another_address(served, infra):  # noqa: F811
+async def test_wrong_codes_through_the_serve_ingress_do_not_lock_out_another_address(served, infra):
     base, outbox = served
     await wrong_codes_from_one_address_leave_another_alone(base, outbox, infra[0].redis_url)
 
 
 async def test_on_bare_uvicorn_the_peer_address_is_the_client(settings):
     async with serving_live(settings) as live:
-        await wrong_codes_from_one_address_leave_another_alone(str(live.http.base_url), settings.sms_outbox,
-                                                               settings.redis_url)
+        await wrong_codes_from_one_address_leave_another_alone(
+            str(live.http.base_url), settings.sms_outbox, settings.redis_url
+        )

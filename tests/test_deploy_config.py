@@ -14,8 +14,14 @@ import yaml
 from kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND_LISTS = ("initialization_commands", "setup_commands", "head_setup_commands", "worker_setup_commands",
-                 "head_start_ray_commands", "worker_start_ray_commands")
+COMMAND_LISTS = (
+    "initialization_commands",
+    "setup_commands",
+    "head_setup_commands",
+    "worker_setup_commands",
+    "head_start_ray_commands",
+    "worker_start_ray_commands",
+)
 ENV_MOUNT, TOKEN_MOUNT = "/home/ubuntu/.dating/dating.env", "/home/ubuntu/.ray/auth_token"
 
 
@@ -41,7 +47,10 @@ def test_cluster_yaml_is_a_valid_ray_cluster_launcher_config():
 
     config = prepare_config(yaml.safe_load((ROOT / "cluster.yaml").read_text()))
     validate_config(config)
-    assert config["available_node_types"]["worker"]["max_workers"] > config["available_node_types"]["worker"]["min_workers"]
+    assert (
+        config["available_node_types"]["worker"]["max_workers"]
+        > config["available_node_types"]["worker"]["min_workers"]
+    )
     assert any("python -m deployments.cli deploy" in line for line in (ROOT / "cluster.yaml").read_text().splitlines())
 
 
@@ -112,8 +121,9 @@ def test_nodes_use_the_operators_security_group_so_the_launcher_opens_no_ports()
 def test_every_key_of_the_env_example_is_a_setting_and_together_they_pass_production():
     example = _env_example()
     assert {key.lower() for key in example} <= set(Settings.model_fields), set(example)
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in example.items()},
-                        app_env="production", host="0.0.0.0")
+    settings = Settings(
+        _env_file=None, **{k.lower(): v for k, v in example.items()}, app_env="production", host="0.0.0.0"
+    )
     assert settings.stripe_webhook_secret and settings.sms_provider == "twilio"
 
 

@@ -29,8 +29,7 @@ def openapi_routes() -> set[tuple[str, str]]:
     from kit.settings import Settings
 
     schema = create_app(Settings(app_env="test")).openapi()
-    return {(method.upper(), path) for path, ops in schema["paths"].items() for method in ops
-            if method in HTTP_METHODS}
+    return {(method.upper(), path) for path, ops in schema["paths"].items() for method in ops if method in HTTP_METHODS}
 
 
 def documented_routes() -> set[tuple[str, str]]:
@@ -39,14 +38,16 @@ def documented_routes() -> set[tuple[str, str]]:
 
 def test_every_openapi_route_has_a_heading_in_docs_api_md():
     missing = sorted(openapi_routes() - documented_routes())
-    assert not missing, ("routes in /openapi.json without a '### `METHOD /path`' heading in docs/api.md: "
-                         + ", ".join(f"{m} {p}" for m, p in missing))
+    assert not missing, "routes in /openapi.json without a '### `METHOD /path`' heading in docs/api.md: " + ", ".join(
+        f"{m} {p}" for m, p in missing
+    )
 
 
 def test_docs_api_md_documents_no_route_that_openapi_lacks():
     stale = sorted(documented_routes() - openapi_routes())
-    assert not stale, ("docs/api.md documents routes that are not in /openapi.json: "
-                       + ", ".join(f"{m} {p}" for m, p in stale))
+    assert not stale, "docs/api.md documents routes that are not in /openapi.json: " + ", ".join(
+        f"{m} {p}" for m, p in stale
+    )
 
 
 def test_docs_api_md_documents_each_route_once():
@@ -91,7 +92,8 @@ def test_wheel_ships_neither_bench_nor_tests():
 
 def test_make_bench_runs_from_the_checkout():
     """`make bench` is `python -m bench` in the repository root: it needs no installed bench package."""
-    done = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert "scenarios: gateway, feed, photos, chat" in done.stdout

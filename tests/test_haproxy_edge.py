@@ -17,24 +17,29 @@ def ray_config(tmp_path_factory) -> str:
     from ray.serve.config import HTTPOptions
 
     d = tmp_path_factory.mktemp("haproxy")
-    cfg = HAProxyConfig(http_options=HTTPOptions(host="127.0.0.1", port=18123), socket_path=str(d / "admin.sock"),
-                        server_state_base=str(d), server_state_file=str(d / "state"),
-                        metrics_socket_path=str(d / "metrics.sock"))
+    cfg = HAProxyConfig(
+        http_options=HTTPOptions(host="127.0.0.1", port=18123),
+        socket_path=str(d / "admin.sock"),
+        server_state_base=str(d),
+        server_state_file=str(d / "state"),
+        metrics_socket_path=str(d / "metrics.sock"),
+    )
     HAProxyApi(cfg=cfg, config_file_path=str(d / "haproxy.cfg"))._generate_config_file_internal()
     return (d / "haproxy.cfg").read_text()
 
 
 def haproxy_accepts(config: str, tmp_path: Path) -> subprocess.CompletedProcess:
     (tmp_path / "edge.cfg").write_text(config)
-    return subprocess.run([haproxy_edge.real_binary(), "-c", "-f", str(tmp_path / "edge.cfg")],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [haproxy_edge.real_binary(), "-c", "-f", str(tmp_path / "edge.cfg")], capture_output=True, text=True, timeout=60
+    )
 
 
 def section(config: str, name: str) -> list[str]:
     lines = config.splitlines()
     start = lines.index(name)
     end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()), len(lines))
-    return [line.strip() for line in lines[start + 1:end]]
+    return [line.strip() for line in lines[start + 1 : end]]
 
 
 def test_the_edge_replaces_the_clients_forwarded_for_and_binds_stats_to_loopback(ray_config, tmp_path):

@@ -36,6 +36,7 @@ def backends_with(*, shard: Broken | None = None, ranker: Broken | None = None):
         if ranker is not None:
             backends.ranker = LocalHandle(ranker)
         return backends
+
     return factory
 
 

@@ -25,38 +25,104 @@ IMAGE_PYTHON = "/home/ray/anaconda3/bin/python"  # rayproject/ray's Python
 # it embeds, for the parts these manifests use; None: a value not looked into. A typo or a field
 # of another version fails here instead of being dropped silently by the API server.
 ANY = None
-PROBE = {"httpGet": {"path": ANY, "port": ANY, "host": ANY, "scheme": ANY, "httpHeaders": ANY},
-         "exec": ANY, "tcpSocket": ANY, "grpc": ANY, "initialDelaySeconds": ANY, "periodSeconds": ANY,
-         "timeoutSeconds": ANY, "successThreshold": ANY, "failureThreshold": ANY,
-         "terminationGracePeriodSeconds": ANY}
-CONTAINER = {"name": ANY, "image": ANY, "imagePullPolicy": ANY, "command": ANY, "args": ANY, "workingDir": ANY,
-             "env": [{"name": ANY, "value": ANY, "valueFrom": ANY}],
-             "envFrom": [{"secretRef": {"name": ANY, "optional": ANY}, "configMapRef": ANY, "prefix": ANY}],
-             "ports": [{"name": ANY, "containerPort": ANY, "protocol": ANY, "hostPort": ANY, "hostIP": ANY}],
-             "resources": {"requests": ANY, "limits": ANY, "claims": ANY},
-             "livenessProbe": PROBE, "readinessProbe": PROBE, "startupProbe": PROBE,
-             "lifecycle": ANY, "securityContext": ANY, "volumeMounts": ANY}
-POD_TEMPLATE = {"metadata": ANY, "spec": {"containers": [CONTAINER], "volumes": ANY, "serviceAccountName": ANY,
-                                          "nodeSelector": ANY, "tolerations": ANY, "affinity": ANY,
-                                          "restartPolicy": ANY, "terminationGracePeriodSeconds": ANY}}
-RAY_CLUSTER = {
-    "rayVersion": ANY, "enableInTreeAutoscaling": ANY, "autoscalerOptions": ANY, "authOptions": {
-        "mode": ANY, "secretName": ANY, "enableK8sTokenAuth": ANY},
-    "gcsFaultToleranceOptions": ANY, "headServiceAnnotations": ANY, "suspend": ANY,
-    "headGroupSpec": {"rayStartParams": ANY, "template": POD_TEMPLATE, "serviceType": ANY, "headService": ANY,
-                      "enableIngress": ANY, "resources": ANY, "labels": ANY},
-    "workerGroupSpecs": [{"groupName": ANY, "replicas": ANY, "minReplicas": ANY, "maxReplicas": ANY,
-                          "idleTimeoutSeconds": ANY, "rayStartParams": ANY, "template": POD_TEMPLATE,
-                          "numOfHosts": ANY, "resources": ANY, "labels": ANY, "suspend": ANY}],
+PROBE = {
+    "httpGet": {"path": ANY, "port": ANY, "host": ANY, "scheme": ANY, "httpHeaders": ANY},
+    "exec": ANY,
+    "tcpSocket": ANY,
+    "grpc": ANY,
+    "initialDelaySeconds": ANY,
+    "periodSeconds": ANY,
+    "timeoutSeconds": ANY,
+    "successThreshold": ANY,
+    "failureThreshold": ANY,
+    "terminationGracePeriodSeconds": ANY,
 }
-RAY_SERVICE = {"apiVersion": ANY, "kind": ANY, "metadata": {"name": ANY, "namespace": ANY, "labels": ANY,
-                                                            "annotations": ANY},
-               "spec": {"serveConfigV2": ANY, "rayClusterConfig": RAY_CLUSTER, "serveService": ANY,
-                        "excludeHeadPodFromServeSvc": ANY, "upgradeStrategy": ANY,
-                        "rayClusterDeletionDelaySeconds": ANY, "suspend": ANY, "managedBy": ANY}}
-REQUIRED = {"spec.rayClusterConfig.headGroupSpec": {"template"},
-            "spec.rayClusterConfig.workerGroupSpecs[]": {"groupName", "minReplicas", "maxReplicas", "template"},
-            "containers[]": {"name", "image"}, "httpGet": {"path", "port"}, "secretRef": {"name"}}
+CONTAINER = {
+    "name": ANY,
+    "image": ANY,
+    "imagePullPolicy": ANY,
+    "command": ANY,
+    "args": ANY,
+    "workingDir": ANY,
+    "env": [{"name": ANY, "value": ANY, "valueFrom": ANY}],
+    "envFrom": [{"secretRef": {"name": ANY, "optional": ANY}, "configMapRef": ANY, "prefix": ANY}],
+    "ports": [{"name": ANY, "containerPort": ANY, "protocol": ANY, "hostPort": ANY, "hostIP": ANY}],
+    "resources": {"requests": ANY, "limits": ANY, "claims": ANY},
+    "livenessProbe": PROBE,
+    "readinessProbe": PROBE,
+    "startupProbe": PROBE,
+    "lifecycle": ANY,
+    "securityContext": ANY,
+    "volumeMounts": ANY,
+}
+POD_TEMPLATE = {
+    "metadata": ANY,
+    "spec": {
+        "containers": [CONTAINER],
+        "volumes": ANY,
+        "serviceAccountName": ANY,
+        "nodeSelector": ANY,
+        "tolerations": ANY,
+        "affinity": ANY,
+        "restartPolicy": ANY,
+        "terminationGracePeriodSeconds": ANY,
+    },
+}
+RAY_CLUSTER = {
+    "rayVersion": ANY,
+    "enableInTreeAutoscaling": ANY,
+    "autoscalerOptions": ANY,
+    "authOptions": {"mode": ANY, "secretName": ANY, "enableK8sTokenAuth": ANY},
+    "gcsFaultToleranceOptions": ANY,
+    "headServiceAnnotations": ANY,
+    "suspend": ANY,
+    "headGroupSpec": {
+        "rayStartParams": ANY,
+        "template": POD_TEMPLATE,
+        "serviceType": ANY,
+        "headService": ANY,
+        "enableIngress": ANY,
+        "resources": ANY,
+        "labels": ANY,
+    },
+    "workerGroupSpecs": [
+        {
+            "groupName": ANY,
+            "replicas": ANY,
+            "minReplicas": ANY,
+            "maxReplicas": ANY,
+            "idleTimeoutSeconds": ANY,
+            "rayStartParams": ANY,
+            "template": POD_TEMPLATE,
+            "numOfHosts": ANY,
+            "resources": ANY,
+            "labels": ANY,
+            "suspend": ANY,
+        }
+    ],
+}
+RAY_SERVICE = {
+    "apiVersion": ANY,
+    "kind": ANY,
+    "metadata": {"name": ANY, "namespace": ANY, "labels": ANY, "annotations": ANY},
+    "spec": {
+        "serveConfigV2": ANY,
+        "rayClusterConfig": RAY_CLUSTER,
+        "serveService": ANY,
+        "excludeHeadPodFromServeSvc": ANY,
+        "upgradeStrategy": ANY,
+        "rayClusterDeletionDelaySeconds": ANY,
+        "suspend": ANY,
+        "managedBy": ANY,
+    },
+}
+REQUIRED = {
+    "spec.rayClusterConfig.headGroupSpec": {"template"},
+    "spec.rayClusterConfig.workerGroupSpecs[]": {"groupName", "minReplicas", "maxReplicas", "template"},
+    "containers[]": {"name", "image"},
+    "httpGet": {"path", "port"},
+    "secretRef": {"name"},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -99,11 +165,23 @@ def _unknown_fields(value, schema, path: str = "") -> list[str]:
         assert isinstance(value, list), f"{path} must be a list"
         return [e for item in value for e in _unknown_fields(item, schema[0], path + "[]")]
     assert isinstance(value, dict), f"{path} must be a mapping"
-    missing = [f"{path} lacks {key}" for suffix, keys in REQUIRED.items()
-               if path.endswith(suffix) for key in sorted(keys - value.keys())]
+    missing = [
+        f"{path} lacks {key}"
+        for suffix, keys in REQUIRED.items()
+        if path.endswith(suffix)
+        for key in sorted(keys - value.keys())
+    ]
     unknown = [f"{path}.{key}".lstrip(".") for key in value if key not in schema]
-    return missing + unknown + [e for key, item in value.items() if key in schema
-                                for e in _unknown_fields(item, schema[key], f"{path}.{key}".lstrip("."))]
+    return (
+        missing
+        + unknown
+        + [
+            e
+            for key, item in value.items()
+            if key in schema
+            for e in _unknown_fields(item, schema[key], f"{path}.{key}".lstrip("."))
+        ]
+    )
 
 
 def test_the_manifest_is_a_ray_service_using_only_fields_of_its_crd():
@@ -119,7 +197,8 @@ def test_the_ray_service_deploys_exactly_the_applications_of_serve_config_yaml()
     served, expected = yaml.safe_load(_ray_service()["spec"]["serveConfigV2"]), _serve_config()
     assert served["applications"] == expected["applications"], (
         "deploy/k8s/rayservice.yaml serveConfigV2 differs from serve_config.yaml; its applications should be:\n"
-        + yaml.safe_dump(expected["applications"], sort_keys=False))
+        + yaml.safe_dump(expected["applications"], sort_keys=False)
+    )
     assert served["proxy_location"] == expected["proxy_location"]
     # Every interface of the pod, on the port the probes and KubeRay's Service use.
     assert served["http_options"] == {"host": "0.0.0.0", "port": expected["http_options"]["port"]}
@@ -140,13 +219,21 @@ def test_image_dockerfile_and_cluster_run_the_ray_that_pyproject_pins():
 def test_the_dockerfile_installs_the_lock_then_the_project_with_what_it_reads_at_run_time():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"WORKDIR {APP_DIR}" in dockerfile
-    assert dockerfile.index("pip install --no-cache-dir -r requirements.lock") \
-        < dockerfile.index("pip install --no-cache-dir --no-deps -e .")
-    copied = {src for line in re.findall(r"^COPY\s+(?:--\S+\s+)*(.+)$", dockerfile, re.MULTILINE)
-              for src in line.split()[:-1]}
+    assert dockerfile.index("pip install --no-cache-dir -r requirements.lock") < dockerfile.index(
+        "pip install --no-cache-dir --no-deps -e ."
+    )
+    copied = {
+        src for line in re.findall(r"^COPY\s+(?:--\S+\s+)*(.+)$", dockerfile, re.MULTILINE) for src in line.split()[:-1]
+    }
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
-    needed = {p.rstrip("*") for p in packages} | {"alembic.ini", "migrations", "serve_config.yaml", "pyproject.toml",
-                                                   "README.md", "requirements.lock"}
+    needed = {p.rstrip("*") for p in packages} | {
+        "alembic.ini",
+        "migrations",
+        "serve_config.yaml",
+        "pyproject.toml",
+        "README.md",
+        "requirements.lock",
+    }
     assert needed <= copied and "deploy" not in copied and "." not in copied
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert "*" in ignore  # everything else (deploy/ with its secrets, .venv, var) stays out of the build context
@@ -182,8 +269,11 @@ def _job_containers() -> list[dict]:
 def test_secrets_come_from_the_kubernetes_secret_whose_keys_are_settings():
     keys = set(_secret())
     assert {k.upper() for k in keys} == keys and {k.lower() for k in keys} <= set(Settings.model_fields)
-    env_example = {line.partition("=")[0] for line in (ROOT / "deploy" / "dating.env.example").read_text().splitlines()
-                   if line.strip() and not line.startswith("#")}
+    env_example = {
+        line.partition("=")[0]
+        for line in (ROOT / "deploy" / "dating.env.example").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert keys == env_example
     for container in _containers(_ray_service()) + _job_containers():
         assert container["envFrom"] == [{"secretRef": {"name": "dating-secrets"}}]
@@ -195,8 +285,15 @@ def test_the_secret_and_the_manifests_env_satisfy_production_settings():
     env = {e["name"]: e["value"] for e in head["env"]} | _secret()
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
     assert settings.app_env == "production" and settings.public_base_url == "https://api.example.org"
-    for required in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "SMS_PROVIDER", "STRIPE_SECRET_KEY",
-                     "STRIPE_WEBHOOK_SECRET", "SMS_ALLOWED_COUNTRIES"):
+    for required in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "SMS_PROVIDER",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "SMS_ALLOWED_COUNTRIES",
+    ):
         assert required in _secret()
 
 
@@ -210,7 +307,10 @@ def test_app_pods_are_probed_on_livez_and_readyz_through_the_serve_port():
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             probes = {kind: container[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
             assert {kind: g["path"] for kind, g in probes.items()} == {
-                "startupProbe": "/livez", "livenessProbe": "/livez", "readinessProbe": "/readyz"}
+                "startupProbe": "/livez",
+                "livenessProbe": "/livez",
+                "readinessProbe": "/readyz",
+            }
             assert all(ports[g["port"]] == port for g in probes.values()) and ports["serve"] == port
             assert {"/livez", "/readyz"} <= routes
             # A probe waits longer than /readyz's 2 s per dependency.

@@ -41,8 +41,14 @@ def _lock(name: str) -> dict[str, str]:
 
 
 def _linux_py311() -> dict[str, str]:
-    return {**default_environment(), "sys_platform": "linux", "platform_system": "Linux",
-            "python_version": "3.11", "python_full_version": "3.11.7", "implementation_name": "cpython"}
+    return {
+        **default_environment(),
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "python_version": "3.11",
+        "python_full_version": "3.11.7",
+        "implementation_name": "cpython",
+    }
 
 
 def _ray_pin() -> str:
@@ -59,10 +65,13 @@ def test_the_locks_pin_the_same_ray_as_pyproject_and_the_installed_one():
     assert ray.__version__ == _ray_pin()
 
 
-@pytest.mark.parametrize("lock, groups", [
-    ("requirements.lock", ["dependencies"]),
-    ("requirements-dev.lock", ["dependencies", "local", "dev"]),
-])
+@pytest.mark.parametrize(
+    "lock, groups",
+    [
+        ("requirements.lock", ["dependencies"]),
+        ("requirements-dev.lock", ["dependencies", "local", "dev"]),
+    ],
+)
 def test_every_direct_dependency_is_locked_at_a_version_pyproject_accepts(lock, groups):
     pins, project = _lock(lock), _project()
     for group in groups:
@@ -70,7 +79,9 @@ def test_every_direct_dependency_is_locked_at_a_version_pyproject_accepts(lock, 
             requirement = Requirement(line)
             name = canonicalize_name(requirement.name)
             assert name in pins, f"{lock} lacks {requirement.name} ({group})"
-            assert requirement.specifier.contains(pins[name], prereleases=True), f"{lock}: {name}=={pins[name]} vs {line}"
+            assert requirement.specifier.contains(pins[name], prereleases=True), (
+                f"{lock}: {name}=={pins[name]} vs {line}"
+            )
 
 
 def test_both_locks_agree_and_a_servers_lock_has_no_laptop_or_test_packages():
@@ -82,7 +93,7 @@ def test_both_locks_agree_and_a_servers_lock_has_no_laptop_or_test_packages():
 
 def test_make_installs_from_the_lock_without_resolving_again():
     makefile = (ROOT / "Makefile").read_text()
-    stamp_rule = makefile[makefile.index("$(STAMP):"):makefile.index("install: $(STAMP)")]
+    stamp_rule = makefile[makefile.index("$(STAMP):") : makefile.index("install: $(STAMP)")]
     assert "requirements.lock requirements-dev.lock" in stamp_rule.splitlines()[0]
     assert "pip install --quiet -r requirements-dev.lock" in stamp_rule
     assert "pip install --quiet --no-deps -e '.[local,dev]'" in stamp_rule

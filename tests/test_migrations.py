@@ -62,8 +62,10 @@ def _applied(url: str) -> list[str]:
 
 def test_the_chain_has_exactly_one_head():
     heads = _scripts().get_heads()
-    assert len(heads) == 1, (f"migrations/versions has {len(heads)} heads {sorted(heads)}: give the new revision "
-                             "the current head as down_revision (or add a merge revision)")
+    assert len(heads) == 1, (
+        f"migrations/versions has {len(heads)} heads {sorted(heads)}: give the new revision "
+        "the current head as down_revision (or add a merge revision)"
+    )
 
 
 def test_every_revision_is_reachable_from_the_head():

@@ -48,8 +48,9 @@ def test_every_request_body_has_an_example(spec):
     for name, operation in _operations(spec):
         for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
             schema = _resolve(spec, content["schema"])
-            assert content.get("examples") or content.get("example") or schema.get("examples"), \
+            assert content.get("examples") or content.get("example") or schema.get("examples"), (
                 f"{name} ({media_type}): add an example to the body model"
+            )
 
 
 def test_every_error_response_is_the_envelope_with_its_codes(spec):
@@ -63,8 +64,9 @@ def test_every_error_response_is_the_envelope_with_its_codes(spec):
             content = response["content"]["application/json"]
             assert content["schema"] == ENVELOPE, f"{name} {status}"
             if status != "4XX":
-                assert content["examples"] and all(f"`{code}`" in response["description"]
-                                                   for code in content["examples"]), f"{name} {status}"
+                assert content["examples"] and all(
+                    f"`{code}`" in response["description"] for code in content["examples"]
+                ), f"{name} {status}"
 
 
 def test_authenticated_operations_document_the_token_errors(spec):

@@ -51,9 +51,16 @@ async def test_a_phone_login_and_profile_round_trip_through_ray_serve(served):
         verified = await http.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": _code(outbox, phone)})
         assert verified.status_code == 200
         headers = {"Authorization": f"Bearer {verified.json()['token']}"}
-        put = await http.put("/api/v1/profile/me", headers=headers, json={
-            "first_name": "Ray", "birth_date": "1990-02-02", "gender": "male",
-            "location": {"latitude": 48.85, "longitude": 2.35}})
+        put = await http.put(
+            "/api/v1/profile/me",
+            headers=headers,
+            json={
+                "first_name": "Ray",
+                "birth_date": "1990-02-02",
+                "gender": "male",
+                "location": {"latitude": 48.85, "longitude": 2.35},
+            },
+        )
         assert put.status_code == 200
         me = await http.get("/api/v1/profile/me", headers=headers)
         assert me.json()["profile"]["first_name"] == "Ray" and me.json()["profile"]["is_complete"] is True
@@ -65,12 +72,20 @@ async def test_a_phone_login_and_profile_round_trip_through_ray_serve(served):
 
 async def _member(http: httpx.AsyncClient, outbox: Path, phone: str, name: str) -> tuple[str, dict]:
     await http.post("/api/v1/auth/send-otp", json={"phone_number": phone})
-    token = (await http.post("/api/v1/auth/verify-otp", json={"phone_number": phone,
-                                                              "otp": _code(outbox, phone)})).json()["token"]
+    token = (
+        await http.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": _code(outbox, phone)})
+    ).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
-    await http.put("/api/v1/profile/me", headers=headers, json={
-        "first_name": name, "birth_date": "1992-03-03", "gender": "female",
-        "location": {"latitude": 52.52, "longitude": 13.40}})
+    await http.put(
+        "/api/v1/profile/me",
+        headers=headers,
+        json={
+            "first_name": name,
+            "birth_date": "1992-03-03",
+            "gender": "female",
+            "location": {"latitude": 52.52, "longitude": 13.40},
+        },
+    )
     return token, headers
 
 
@@ -111,8 +126,10 @@ async def test_open_sockets_beyond_serves_default_request_slots_leave_http_answe
     base, outbox = served
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         # Three users with four sockets each: within WS_MAX_SOCKETS_PER_USER (5) per account.
-        tokens = [(await _member(http, outbox, f"+1202555090{i}", name))[0]
-                  for i, name in ((3, "Cleo"), (6, "Fay"), (7, "Gia"))]
+        tokens = [
+            (await _member(http, outbox, f"+1202555090{i}", name))[0]
+            for i, name in ((3, "Cleo"), (6, "Fay"), (7, "Gia"))
+        ]
         sockets = []
         try:
             for token in tokens * 4:  # more than twice Serve's default on the fixture's one Gateway replica
@@ -168,7 +185,9 @@ async def test_killing_the_gateway_replica_loses_no_acknowledged_message(served)
         _, b = await _member(http, outbox, "+12025550905", "Edda")
         match_id = await _like_each_other(http, a, b)
         ws = await _connect_when_back(base, token_a)
-        first = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "one", "client_message_id": "m1"})
+        first = await _send_until_acknowledged(
+            http, b, {"match_id": match_id, "content": "one", "client_message_id": "m1"}
+        )
         while json.loads(await asyncio.wait_for(ws.recv(), 30))["event"] != "new_message":
             pass
 
@@ -180,13 +199,18 @@ async def test_killing_the_gateway_replica_loses_no_acknowledged_message(served)
                     await ws.recv()
 
         # While Serve brings up a new replica, the sender retries with the same client_message_id.
-        second = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"})
-        again = await _send_until_acknowledged(http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"})
+        second = await _send_until_acknowledged(
+            http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"}
+        )
+        again = await _send_until_acknowledged(
+            http, b, {"match_id": match_id, "content": "two", "client_message_id": "m2"}
+        )
         assert again["id"] == second["id"]
         ws = await _connect_when_back(base, token_a)
         await ws.close()
-        caught_up = await http.get(f"/api/v1/messages/conversations/{match_id}", headers=a,
-                                   params={"after": first["id"]})
+        caught_up = await http.get(
+            f"/api/v1/messages/conversations/{match_id}", headers=a, params={"after": first["id"]}
+        )
         assert [m["content"] for m in caught_up.json()["messages"]] == ["two"]
         whole = await http.get(f"/api/v1/messages/conversations/{match_id}", headers=a)
         assert [m["content"] for m in whole.json()["messages"]] == ["one", "two"]

@@ -32,8 +32,10 @@ def parse_phone(raw: str) -> phonenumbers.PhoneNumber:
     try:
         number = phonenumbers.parse(raw.strip(), None)
     except phonenumbers.NumberParseException as exc:
-        raise Unprocessable("phone_number must be a valid number in international format, e.g. +14155550123",
-                            code="invalid_phone_number") from exc
+        raise Unprocessable(
+            "phone_number must be a valid number in international format, e.g. +14155550123",
+            code="invalid_phone_number",
+        ) from exc
     if not phonenumbers.is_valid_number(number):
         raise Unprocessable("phone_number is not a valid phone number", code="invalid_phone_number")
     return number
@@ -53,12 +55,16 @@ class PhonePolicy:
     def check(self, raw: str) -> Phone:
         number = parse_phone(raw)
         if phonenumbers.number_type(number) not in TEXTABLE:
-            raise Unprocessable("Login codes are sent only to mobile numbers; this number cannot receive one",
-                                code="phone_number_not_supported")
+            raise Unprocessable(
+                "Login codes are sent only to mobile numbers; this number cannot receive one",
+                code="phone_number_not_supported",
+            )
         if self.countries and phonenumbers.region_code_for_number(number) not in self.countries:
-            raise Unprocessable("Login codes are not sent to numbers of this country",
-                                code="phone_country_not_supported")
+            raise Unprocessable(
+                "Login codes are not sent to numbers of this country", code="phone_country_not_supported"
+            )
         national = str(number.national_number)
-        block = national[:max(1, len(national) - BLOCK_DIGITS)]
-        return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-                     f"+{number.country_code}{block}")
+        block = national[: max(1, len(national) - BLOCK_DIGITS)]
+        return Phone(
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), f"+{number.country_code}{block}"
+        )

@@ -44,49 +44,79 @@ PHONE_ERRORS = [
 ]
 
 
-@router.post("/send-otp", response_model=SendOtpResponse, responses=error_responses(
-    *PHONE_ERRORS,
-    (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
-    (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
-    (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
-    (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
-    (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
-    (503, "sms_failed", "the SMS provider did not accept the message"),
-))
-async def send_otp(body: SendOtpRequest, session: Session, settings: AppSettings, limiter: Limiter, ip: ClientIp,
-                   sms: Sms) -> SendOtpResponse:
+@router.post(
+    "/send-otp",
+    response_model=SendOtpResponse,
+    responses=error_responses(
+        *PHONE_ERRORS,
+        (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
+        (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
+        (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
+        (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
+        (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
+        (503, "sms_failed", "the SMS provider did not accept the message"),
+    ),
+)
+async def send_otp(
+    body: SendOtpRequest, session: Session, settings: AppSettings, limiter: Limiter, ip: ClientIp, sms: Sms
+) -> SendOtpResponse:
     """Text a 6-digit code to a mobile number of an allowed country (same answer whether or not it has an account)."""
     service = OtpService(AuthRepository(session), limiter, sms, settings)
     return SendOtpResponse(expires_in=await service.send(body.phone_number, ip))
 
 
-@router.post("/verify-otp", response_model=VerifyOtpResponse, responses=error_responses(
-    *PHONE_ERRORS,
-    (400, "otp_expired", "no open code for this number, or it expired"),
-    (400, "invalid_otp", "wrong code; the message says how many attempts are left"),
-    (403, "account_banned", "the account was banned"),
-    (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
-))
-async def verify_otp(body: VerifyOtpRequest, session: Session, settings: AppSettings, limiter: Limiter,
-                     ip: ClientIp, sms: Sms, request: Request) -> VerifyOtpResponse:
+@router.post(
+    "/verify-otp",
+    response_model=VerifyOtpResponse,
+    responses=error_responses(
+        *PHONE_ERRORS,
+        (400, "otp_expired", "no open code for this number, or it expired"),
+        (400, "invalid_otp", "wrong code; the message says how many attempts are left"),
+        (403, "account_banned", "the account was banned"),
+        (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
+    ),
+)
+async def verify_otp(
+    body: VerifyOtpRequest,
+    session: Session,
+    settings: AppSettings,
+    limiter: Limiter,
+    ip: ClientIp,
+    sms: Sms,
+    request: Request,
+) -> VerifyOtpResponse:
     """Check the code; create the account on first login and return access and refresh tokens."""
     repo = AuthRepository(session)
     user = await OtpService(repo, limiter, sms, settings).verify(body.phone_number, body.otp, ip)
     device = device_label(body.device_name, request.headers.get("user-agent"))
     tokens = await SessionService(repo, settings).start(user.id, device, coarse_network(ip))
-    return VerifyOtpResponse(token=tokens.access, refresh_token=tokens.refresh, expires_in=tokens.expires_in,
-                             user=UserOut(id=user.id, phone_number=user.phone_number, is_verified=user.is_verified))
+    return VerifyOtpResponse(
+        token=tokens.access,
+        refresh_token=tokens.refresh,
+        expires_in=tokens.expires_in,
+        user=UserOut(id=user.id, phone_number=user.phone_number, is_verified=user.is_verified),
+    )
 
 
-@router.post("/refresh-token", response_model=RefreshResponse, responses=error_responses(
-    (401, "refresh_token_reused", "this refresh token was already used: the session is ended now"),
-))
-async def refresh_token(session: Session, settings: AppSettings, events: Events, ip: ClientIp,
-                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> RefreshResponse:
+@router.post(
+    "/refresh-token",
+    response_model=RefreshResponse,
+    responses=error_responses(
+        (401, "refresh_token_reused", "this refresh token was already used: the session is ended now"),
+    ),
+)
+async def refresh_token(
+    session: Session,
+    settings: AppSettings,
+    events: Events,
+    ip: ClientIp,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> RefreshResponse:
     """Trade the refresh token (as the Bearer credential) for a new access and refresh token."""
     try:
-        tokens = await SessionService(AuthRepository(session), settings).refresh(bearer_token(credentials),
-                                                                                 coarse_network(ip))
+        tokens = await SessionService(AuthRepository(session), settings).refresh(
+            bearer_token(credentials), coarse_network(ip)
+        )
     except SessionEnded as ended:  # reuse or past its lifetime: the session is revoked, close its sockets
         after_commit(session, events.session_ended, ended.user_id, ended.session_id, ended.reason)
         raise
@@ -105,17 +135,31 @@ async def logout(caller: CurrentUser, session: Session, settings: AppSettings, e
 async def sessions(caller: CurrentUser, session: Session, settings: AppSettings) -> SessionsResponse:
     """The caller's logged-in devices, most recently used first; `current` marks this one."""
     rows = await DeviceService(AuthRepository(session), settings).sessions(caller.id)
-    return SessionsResponse(sessions=[
-        SessionOut(id=row.id, device_name=row.device_name, network=row.network, created_at=row.created_at,
-                   last_used_at=row.last_used_at or row.created_at, current=row.id == caller.session_id)
-        for row in rows])
+    return SessionsResponse(
+        sessions=[
+            SessionOut(
+                id=row.id,
+                device_name=row.device_name,
+                network=row.network,
+                created_at=row.created_at,
+                last_used_at=row.last_used_at or row.created_at,
+                current=row.id == caller.session_id,
+            )
+            for row in rows
+        ]
+    )
 
 
-@router.delete("/sessions/{session_id:uuid}", response_model=MessageResponse, responses=error_responses(
-    (404, "session_not_found", "not a session of the caller's"),
-))
-async def revoke_session(session_id: uuid.UUID, caller: CurrentUser, session: Session, settings: AppSettings,
-                         events: Events) -> MessageResponse:
+@router.delete(
+    "/sessions/{session_id:uuid}",
+    response_model=MessageResponse,
+    responses=error_responses(
+        (404, "session_not_found", "not a session of the caller's"),
+    ),
+)
+async def revoke_session(
+    session_id: uuid.UUID, caller: CurrentUser, session: Session, settings: AppSettings, events: Events
+) -> MessageResponse:
     """End one of the caller's sessions (another device, or this one): its tokens stop working, its sockets close."""
     if await DeviceService(AuthRepository(session), settings).revoke(caller.id, session_id):
         after_commit(session, events.session_ended, caller.id, session_id, "revoked")
@@ -131,33 +175,55 @@ async def logout_all(caller: CurrentUser, session: Session, settings: AppSetting
     return LogoutAllResponse(revoked=len(ended))
 
 
-@router.post("/change-phone/send-otp", response_model=SendOtpResponse, responses=error_responses(
-    *PHONE_ERRORS,
-    (422, "same_phone_number", "the number is already the caller's"),
-    (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
-    (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
-    (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
-    (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
-    (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
-    (503, "sms_failed", "the SMS provider did not accept the message"),
-))
-async def change_phone_send(body: ChangePhoneSendRequest, caller: CurrentUser, session: Session,
-                            settings: AppSettings, limiter: Limiter, ip: ClientIp, sms: Sms) -> SendOtpResponse:
+@router.post(
+    "/change-phone/send-otp",
+    response_model=SendOtpResponse,
+    responses=error_responses(
+        *PHONE_ERRORS,
+        (422, "same_phone_number", "the number is already the caller's"),
+        (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
+        (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
+        (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
+        (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
+        (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
+        (503, "sms_failed", "the SMS provider did not accept the message"),
+    ),
+)
+async def change_phone_send(
+    body: ChangePhoneSendRequest,
+    caller: CurrentUser,
+    session: Session,
+    settings: AppSettings,
+    limiter: Limiter,
+    ip: ClientIp,
+    sms: Sms,
+) -> SendOtpResponse:
     """Text a code to the number the caller wants to move their account to (same answer whether or not it is taken)."""
     service = PhoneChangeService(OtpService(AuthRepository(session), limiter, sms, settings))
     return SendOtpResponse(expires_in=await service.send(caller.id, body.phone_number, ip))
 
 
-@router.post("/change-phone", response_model=ChangePhoneResponse, responses=error_responses(
-    *PHONE_ERRORS,
-    (400, "otp_expired", "no open code for this number from change-phone/send-otp, or it expired"),
-    (400, "invalid_otp", "wrong code; the message says how many attempts are left"),
-    (409, "phone_number_taken", "another account has this number"),
-    (422, "same_phone_number", "the number is already the caller's"),
-    (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
-))
-async def change_phone(body: ChangePhoneRequest, caller: CurrentUser, session: Session, settings: AppSettings,
-                       limiter: Limiter, ip: ClientIp, sms: Sms) -> ChangePhoneResponse:
+@router.post(
+    "/change-phone",
+    response_model=ChangePhoneResponse,
+    responses=error_responses(
+        *PHONE_ERRORS,
+        (400, "otp_expired", "no open code for this number from change-phone/send-otp, or it expired"),
+        (400, "invalid_otp", "wrong code; the message says how many attempts are left"),
+        (409, "phone_number_taken", "another account has this number"),
+        (422, "same_phone_number", "the number is already the caller's"),
+        (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
+    ),
+)
+async def change_phone(
+    body: ChangePhoneRequest,
+    caller: CurrentUser,
+    session: Session,
+    settings: AppSettings,
+    limiter: Limiter,
+    ip: ClientIp,
+    sms: Sms,
+) -> ChangePhoneResponse:
     """Move the caller's account to the number the code was texted to; the old number is free again."""
     service = PhoneChangeService(OtpService(AuthRepository(session), limiter, sms, settings))
     user = await service.change(caller.id, body.phone_number, body.otp, ip)

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # E.164: "+", a country code and the national number, digits only (at most 15).
 E164 = r"^\+[1-9]\d{6,14}$"
 
@@ -18,8 +17,9 @@ class Strict(BaseModel):
 
 
 def _phone() -> Any:
-    return Field(pattern=E164, description="E.164: `+`, country code and number, digits only",
-                 examples=["+14155550123"])
+    return Field(
+        pattern=E164, description="E.164: `+`, country code and number, digits only", examples=["+14155550123"]
+    )
 
 
 class SendOtpRequest(Strict):
@@ -35,13 +35,20 @@ class SendOtpResponse(BaseModel):
 
 
 class VerifyOtpRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone_number": "+14155550123", "otp": "123456"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone_number": "+14155550123", "otp": "123456"}]}
+    )
 
     phone_number: str = _phone()
     otp: str = Field(pattern=r"^\d{6}$", examples=["123456"])
-    device_name: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S", examples=["Ana's iPhone"],
-                                    description="Shown in the list of sessions; the User-Agent when omitted")
+    device_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"\S",
+        examples=["Ana's iPhone"],
+        description="Shown in the list of sessions; the User-Agent when omitted",
+    )
 
 
 class UserOut(BaseModel):
@@ -99,8 +106,9 @@ class ChangePhoneSendRequest(Strict):
 
 
 class ChangePhoneRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone_number": "+14155550199", "otp": "123456"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone_number": "+14155550199", "otp": "123456"}]}
+    )
 
     phone_number: str = _phone()
     otp: str = Field(pattern=r"^\d{6}$", examples=["123456"])

@@ -43,6 +43,7 @@ class InvalidOtp(AppError):
 
 class SessionEnded(AppError):
     """A refresh that ended its session: the revocation commits, then its sockets are told."""
+
     status = 401
     commit = True
     reason = "revoked"
@@ -121,8 +122,7 @@ class OtpService:
         self.repo, self.limiter, self.sms, self.settings = repo, limiter, sms, settings
         self.policy = PhonePolicy(settings.sms_countries)
 
-    async def send(self, raw_phone: str, client_ip: str, purpose: str = LOGIN,
-                   user_id: uuid.UUID | None = None) -> int:
+    async def send(self, raw_phone: str, client_ip: str, purpose: str = LOGIN, user_id: uuid.UUID | None = None) -> int:
         # Number rules first (they read nothing stored, so known and unknown numbers are answered
         # alike), then the budgets: a refused number uses up no one's budget.
         number = self.policy.check(raw_phone)
@@ -132,8 +132,9 @@ class OtpService:
         digest = otp_digest(self.settings, _code_subject(phone, purpose, user_id), code)
         await self.repo.add_challenge(phone, digest, expires_at, purpose)
         what = "verification code" if purpose == LOGIN else "code to move your account to this number"
-        await self.sms.send(phone, f"Your {what} is {code}. It expires in "
-                                   f"{self.settings.otp_ttl_s // 60} minutes. Never share it.")
+        await self.sms.send(
+            phone, f"Your {what} is {code}. It expires in {self.settings.otp_ttl_s // 60} minutes. Never share it."
+        )
         log.info("OTP (%s) issued for %s", purpose, mask_phone(phone))
         return self.settings.otp_ttl_s
 
@@ -155,10 +156,15 @@ class OtpService:
         """Check `code` against the number's open challenge of this purpose and use it up; every
         wrong or late code counts against the number and the address."""
         cap = self.settings.otp_max_attempts
-        if await self.limiter.peek("login_fail", address_key(client_ip), HOUR, fail_closed=True) >= \
-                self.settings.rate_login_failures_per_hour:
-            raise RateLimited("Too many failed verifications from this network; try again later",
-                              RateLimiter._retry_after(HOUR), code="too_many_attempts")
+        if (
+            await self.limiter.peek("login_fail", address_key(client_ip), HOUR, fail_closed=True)
+            >= self.settings.rate_login_failures_per_hour
+        ):
+            raise RateLimited(
+                "Too many failed verifications from this network; try again later",
+                RateLimiter._retry_after(HOUR),
+                code="too_many_attempts",
+            )
         challenge = await self.repo.lock_open_challenge(phone, purpose)
         now = datetime.now(UTC)
         if challenge is None or challenge.expires_at <= now:
@@ -166,10 +172,14 @@ class OtpService:
             raise InvalidOtp("The code is wrong or has expired; request a new one", code="otp_expired")
         failures = await self.repo.failures_since(phone, now - timedelta(hours=1))
         if challenge.attempts >= cap or failures >= cap:
-            raise RateLimited("Too many wrong codes for this number; try again later",
-                              RateLimiter._retry_after(HOUR), code="too_many_attempts")
-        if not digest_matches(challenge.code_hmac, otp_digest(self.settings, _code_subject(phone, purpose, user_id),
-                                                               code)):
+            raise RateLimited(
+                "Too many wrong codes for this number; try again later",
+                RateLimiter._retry_after(HOUR),
+                code="too_many_attempts",
+            )
+        if not digest_matches(
+            challenge.code_hmac, otp_digest(self.settings, _code_subject(phone, purpose, user_id), code)
+        ):
             challenge.attempts += 1
             await self._count_failure(client_ip)
             left = max(0, cap - max(challenge.attempts, failures + 1))
@@ -187,12 +197,14 @@ class SessionService:
     def __init__(self, repo: AuthRepository, settings: Settings) -> None:
         self.repo, self.settings = repo, settings
 
-    async def start(self, user_id: uuid.UUID, device_name: str | None = None,
-                    network: str | None = None) -> IssuedTokens:
+    async def start(
+        self, user_id: uuid.UUID, device_name: str | None = None, network: str | None = None
+    ) -> IssuedTokens:
         session_id = uuid.uuid4()
         refresh, refresh_jti, _ = issue_token(self.settings, user_id, session_id, "refresh")
-        await self.repo.create_session(user_id, session_id, token_fingerprint(refresh_jti),
-                                       self.settings.refresh_token_ttl_s, device_name, network)
+        await self.repo.create_session(
+            user_id, session_id, token_fingerprint(refresh_jti), self.settings.refresh_token_ttl_s, device_name, network
+        )
         access, _, ttl = issue_token(self.settings, user_id, session_id, "access")
         return IssuedTokens(access, refresh, ttl)
 
@@ -207,13 +219,13 @@ class SessionService:
         if session_deadline(session.created_at, self.settings.session_max_age_s) <= datetime.now(UTC):
             # The hard lifetime: rotations do not extend it. Log in again.
             await self.repo.revoke_session(session.id, "expired")
-            raise SessionExpired("This session has reached its maximum age; log in again",
-                                 session.user_id, session.id)
+            raise SessionExpired("This session has reached its maximum age; log in again", session.user_id, session.id)
         if not digest_matches(session.refresh_jti_hash, token_fingerprint(claims.jti)):
             # A rotated token came back: someone holds a copy. End the whole session.
             await self.repo.revoke_session(session.id, "refresh_reuse")
-            raise RefreshReused("Refresh token was already used; the session has been ended",
-                                session.user_id, session.id)
+            raise RefreshReused(
+                "Refresh token was already used; the session has been ended", session.user_id, session.id
+            )
         refresh, refresh_jti, _ = issue_token(self.settings, claims.user_id, session.id, "refresh")
         await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti), network)
         access, _, ttl = issue_token(self.settings, claims.user_id, session.id, "access")

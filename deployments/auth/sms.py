@@ -71,7 +71,7 @@ def _http_client(api_base: str):
         def request(self, method, url, *args, **kwargs):
             for host in ("https://api.twilio.com",):
                 if url.startswith(host):
-                    url = api_base.rstrip("/") + url[len(host):]
+                    url = api_base.rstrip("/") + url[len(host) :]
             return super().request(method, url, *args, **kwargs)
 
     return RedirectingHttpClient()
@@ -79,10 +79,15 @@ def _http_client(api_base: str):
 
 def make_sms_provider(settings: Settings) -> SmsProvider:
     if settings.sms_provider == "twilio":
-        missing = [n for n in ("twilio_account_sid", "twilio_auth_token", "twilio_phone_number")
-                   if not getattr(settings, n)]
+        missing = [
+            n for n in ("twilio_account_sid", "twilio_auth_token", "twilio_phone_number") if not getattr(settings, n)
+        ]
         if missing:
             raise ValueError("SMS_PROVIDER=twilio needs " + ", ".join(m.upper() for m in missing))
-        return TwilioSms(settings.twilio_account_sid, settings.twilio_auth_token,
-                         settings.twilio_phone_number, settings.twilio_api_base)
+        return TwilioSms(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_phone_number,
+            settings.twilio_api_base,
+        )
     return ConsoleSms(settings.sms_outbox)

@@ -28,11 +28,21 @@ T = TypeVar("T")
 # Stripe's subscription statuses -> ours (models.subscription.SUBSCRIPTION_STATUSES).
 # Only "active" grants premium, so every state where Stripe is not being paid maps elsewhere.
 STATUS_MAP = {
-    "active": "active", "trialing": "active", "incomplete": "incomplete", "incomplete_expired": "expired",
-    "past_due": "past_due", "unpaid": "past_due", "paused": "past_due", "canceled": "canceled",
+    "active": "active",
+    "trialing": "active",
+    "incomplete": "incomplete",
+    "incomplete_expired": "expired",
+    "past_due": "past_due",
+    "unpaid": "past_due",
+    "paused": "past_due",
+    "canceled": "canceled",
 }
-SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
-                       "customer.subscription.deleted", "invoice.paid")
+SUBSCRIPTION_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+)
 DECLINED_TEST_TOKENS = ("tok_chargeDeclined", "tok_visa_chargeDeclined", "tok_chargeCustomerFail")
 
 
@@ -55,8 +65,9 @@ class ProviderSubscription:
 class BillingProvider(Protocol):
     name: str
 
-    async def subscribe(self, user_id: uuid.UUID, plan: Plan, token: str,
-                        customer_id: str | None) -> ProviderSubscription: ...
+    async def subscribe(
+        self, user_id: uuid.UUID, plan: Plan, token: str, customer_id: str | None
+    ) -> ProviderSubscription: ...
 
     async def cancel_at_period_end(self, subscription_id: str) -> ProviderSubscription | None: ...
 
@@ -72,15 +83,19 @@ class FakeBilling:
 
     name = "fake"
 
-    async def subscribe(self, user_id: uuid.UUID, plan: Plan, token: str,
-                        customer_id: str | None) -> ProviderSubscription:
+    async def subscribe(
+        self, user_id: uuid.UUID, plan: Plan, token: str, customer_id: str | None
+    ) -> ProviderSubscription:
         if token in DECLINED_TEST_TOKENS:
             raise PaymentFailed("Your card was declined.")
         log.info("fake billing: %s subscribed to %s without a charge", user_id, plan.id)
         return ProviderSubscription(
-            id=f"fake_sub_{uuid.uuid4().hex[:20]}", customer_id=customer_id or f"fake_cus_{uuid.uuid4().hex[:20]}",
-            status="active", current_period_end=add_interval(datetime.now(UTC), plan.interval),
-            metadata={"user_id": str(user_id), "plan_id": plan.id})
+            id=f"fake_sub_{uuid.uuid4().hex[:20]}",
+            customer_id=customer_id or f"fake_cus_{uuid.uuid4().hex[:20]}",
+            status="active",
+            current_period_end=add_interval(datetime.now(UTC), plan.interval),
+            metadata={"user_id": str(user_id), "plan_id": plan.id},
+        )
 
     async def cancel_at_period_end(self, subscription_id: str) -> ProviderSubscription | None:
         return None  # nothing to tell anyone; the row keeps its expiry
@@ -106,18 +121,19 @@ class StripeBilling:
 
         extra: dict[str, Any] = {"base_addresses": {"api": api_base.rstrip("/")}} if api_base else {}
         # Retried POSTs reuse an SDK-generated Idempotency-Key, so a retry never charges twice.
-        self.client = stripe.StripeClient(secret_key, http_client=stripe.RequestsClient(timeout=20),
-                                          max_network_retries=2, **extra)
+        self.client = stripe.StripeClient(
+            secret_key, http_client=stripe.RequestsClient(timeout=20), max_network_retries=2, **extra
+        )
         self.webhook_secret = webhook_secret
         self._prices: dict[str, str] = {}
 
-    async def subscribe(self, user_id: uuid.UUID, plan: Plan, token: str,
-                        customer_id: str | None) -> ProviderSubscription:
+    async def subscribe(
+        self, user_id: uuid.UUID, plan: Plan, token: str, customer_id: str | None
+    ) -> ProviderSubscription:
         return await self._call(self._subscribe, user_id, plan, token, customer_id)
 
     async def cancel_at_period_end(self, subscription_id: str) -> ProviderSubscription | None:
-        sub = await self._call(self.client.v1.subscriptions.update, subscription_id,
-                               {"cancel_at_period_end": True})
+        sub = await self._call(self.client.v1.subscriptions.update, subscription_id, {"cancel_at_period_end": True})
         return from_stripe(sub.to_dict())
 
     async def cancel_now(self, subscription_id: str) -> None:
@@ -156,24 +172,33 @@ class StripeBilling:
         price = self._price_id(plan)
         created = None
         try:
-            method = token if token.startswith("pm_") else self.client.v1.payment_methods.create(
-                {"type": "card", "card": {"token": token}}).id
+            method = (
+                token
+                if token.startswith("pm_")
+                else self.client.v1.payment_methods.create({"type": "card", "card": {"token": token}}).id
+            )
             if customer_id is None:
                 created = customer_id = self.client.v1.customers.create({"metadata": {"user_id": str(user_id)}}).id
             self.client.v1.payment_methods.attach(method, {"customer": customer_id})
         except stripe.InvalidRequestError as exc:
             self._forget_customer(created)
-            raise Unprocessable("The payment method was not accepted; check the card token",
-                                code="invalid_payment_method") from exc
+            raise Unprocessable(
+                "The payment method was not accepted; check the card token", code="invalid_payment_method"
+            ) from exc
         except Exception:
             self._forget_customer(created)
             raise
         try:
             # error_if_incomplete: a first invoice that cannot be paid is a 402 and no subscription.
-            sub = self.client.v1.subscriptions.create({
-                "customer": customer_id, "items": [{"price": price}], "default_payment_method": method,
-                "payment_behavior": "error_if_incomplete",
-                "metadata": {"user_id": str(user_id), "plan_id": plan.id}})
+            sub = self.client.v1.subscriptions.create(
+                {
+                    "customer": customer_id,
+                    "items": [{"price": price}],
+                    "default_payment_method": method,
+                    "payment_behavior": "error_if_incomplete",
+                    "metadata": {"user_id": str(user_id), "plan_id": plan.id},
+                }
+            )
         except Exception:
             self._forget_customer(created)
             raise
@@ -185,8 +210,12 @@ class StripeBilling:
             prices = self.client.v1.prices.list({"lookup_keys": [plan.id], "active": True, "limit": 1}).data
             price = prices[0].to_dict() if prices else None
             recurring = (price or {}).get("recurring") or {}
-            if price is None or price.get("unit_amount") != plan.amount_cents \
-                    or price.get("currency") != plan.currency or recurring.get("interval") != plan.interval:
+            if (
+                price is None
+                or price.get("unit_amount") != plan.amount_cents
+                or price.get("currency") != plan.currency
+                or recurring.get("interval") != plan.interval
+            ):
                 log.error("Stripe has no active price matching plan %s (lookup_key %s)", plan.id, plan.id)
                 raise ServiceUnavailable("This plan cannot be bought right now", code="billing_unavailable")
             self._prices[plan.id] = price["id"]
@@ -211,30 +240,31 @@ class StripeBilling:
             raise PaymentFailed(exc.user_message or "Your card was declined.") from exc
         except stripe.StripeError as exc:
             log.warning("Stripe call %s failed: %r", getattr(fn, "__name__", fn), exc)
-            raise ServiceUnavailable("Payments are unavailable; try again shortly",
-                                     code="billing_unavailable") from exc
+            raise ServiceUnavailable("Payments are unavailable; try again shortly", code="billing_unavailable") from exc
 
 
 def from_stripe(sub: dict[str, Any]) -> ProviderSubscription:
     """Since API version 2025-03-31 the billing period lives on the subscription items."""
     items = (sub.get("items") or {}).get("data") or []
-    period_end = max((i.get("current_period_end") or 0 for i in items), default=0) \
-        or sub.get("current_period_end")
+    period_end = max((i.get("current_period_end") or 0 for i in items), default=0) or sub.get("current_period_end")
     customer = sub.get("customer")
     return ProviderSubscription(
-        id=sub["id"], customer_id=customer["id"] if isinstance(customer, dict) else str(customer),
+        id=sub["id"],
+        customer_id=customer["id"] if isinstance(customer, dict) else str(customer),
         status=STATUS_MAP.get(sub.get("status", ""), "incomplete"),
         current_period_end=datetime.fromtimestamp(period_end, UTC) if period_end else None,
         cancel_at_period_end=bool(sub.get("cancel_at_period_end") or sub.get("cancel_at")),
-        metadata=dict(sub.get("metadata") or {}))
+        metadata=dict(sub.get("metadata") or {}),
+    )
 
 
 def subscription_id_of(obj: dict[str, Any]) -> str | None:
     """A subscription event carries the subscription; an invoice names it (old and new API shapes)."""
     if obj.get("object") == "subscription":
         return obj.get("id")
-    details = ((obj.get("parent") or {}).get("subscription_details") or {}).get("subscription") \
-        or obj.get("subscription")
+    details = ((obj.get("parent") or {}).get("subscription_details") or {}).get("subscription") or obj.get(
+        "subscription"
+    )
     return details.get("id") if isinstance(details, dict) else details
 
 
@@ -253,4 +283,3 @@ def make_billing_provider(settings: Settings) -> BillingProvider:
     if settings.app_env == "production":  # Settings already refuses this; never sell premium for free
         raise ValueError("STRIPE_SECRET_KEY is required in production")
     return FakeBilling()
-

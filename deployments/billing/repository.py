@@ -19,8 +19,11 @@ class SubscriptionRepository:
         """The caller's current paid plan, if any: active and not past its expiry."""
         result = await self.session.execute(
             select(Subscription)
-            .where(Subscription.user_id == user_id, Subscription.status == "active",
-                   or_(Subscription.expires_at.is_(None), Subscription.expires_at > func.now()))
+            .where(
+                Subscription.user_id == user_id,
+                Subscription.status == "active",
+                or_(Subscription.expires_at.is_(None), Subscription.expires_at > func.now()),
+            )
             .order_by(Subscription.expires_at.desc().nulls_first())
             .limit(1)
         )
@@ -31,8 +34,9 @@ class SubscriptionRepository:
 
     async def lock_user(self, user_id: uuid.UUID) -> None:
         """Serialise one user's purchases until this transaction ends (two taps, one charge)."""
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                                   {"key": f"billing:{user_id}"})
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"billing:{user_id}"}
+        )
 
     async def last_customer_id(self, user_id: uuid.UUID) -> str | None:
         """The provider customer of the user's earlier subscriptions, reused for a new one."""
@@ -46,16 +50,31 @@ class SubscriptionRepository:
 
     async def by_provider_id(self, provider_subscription_id: str) -> Subscription | None:
         result = await self.session.execute(
-            select(Subscription).where(Subscription.provider_subscription_id == provider_subscription_id)
+            select(Subscription)
+            .where(Subscription.provider_subscription_id == provider_subscription_id)
             .with_for_update()
         )
         return result.scalar_one_or_none()
 
-    async def add(self, user_id: uuid.UUID, plan_id: str, status: str, expires_at: datetime | None,
-                  customer_id: str, provider_subscription_id: str, cancel_at_period_end: bool) -> Subscription:
-        row = Subscription(user_id=user_id, plan_type=plan_id, status=status, expires_at=expires_at,
-                           provider_customer_id=customer_id, provider_subscription_id=provider_subscription_id,
-                           cancel_at_period_end=cancel_at_period_end)
+    async def add(
+        self,
+        user_id: uuid.UUID,
+        plan_id: str,
+        status: str,
+        expires_at: datetime | None,
+        customer_id: str,
+        provider_subscription_id: str,
+        cancel_at_period_end: bool,
+    ) -> Subscription:
+        row = Subscription(
+            user_id=user_id,
+            plan_type=plan_id,
+            status=status,
+            expires_at=expires_at,
+            provider_customer_id=customer_id,
+            provider_subscription_id=provider_subscription_id,
+            cancel_at_period_end=cancel_at_period_end,
+        )
         self.session.add(row)
         await self.session.flush()
         await self.session.refresh(row)

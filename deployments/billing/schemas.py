@@ -31,9 +31,13 @@ class PlansResponse(BaseModel):
 
 class PaymentMethodIn(Strict):
     type: Literal["card"]
-    token: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$",
-                       description="A Stripe card token (tok_...) or PaymentMethod id (pm_...) from the client SDK",
-                       examples=["tok_visa"])
+    token: str = Field(
+        min_length=3,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="A Stripe card token (tok_...) or PaymentMethod id (pm_...) from the client SDK",
+        examples=["tok_visa"],
+    )
 
 
 PlanId = Literal["premium_monthly", "premium_yearly"]
@@ -41,8 +45,12 @@ assert set(PlanId.__args__) == set(PLANS)  # type: ignore[attr-defined]  # the A
 
 
 class SubscribeRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"plan_id": "premium_monthly", "payment_method": {"type": "card", "token": "tok_visa"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"plan_id": "premium_monthly", "payment_method": {"type": "card", "token": "tok_visa"}}]
+        },
+    )
 
     plan_id: PlanId = Field(examples=["premium_monthly"])
     payment_method: PaymentMethodIn

@@ -19,13 +19,23 @@ log = logging.getLogger("app.billing")
 
 
 def plan_list() -> list[PlanOut]:
-    return [PlanOut(id=p.id, name=p.name, price=p.price, currency=p.currency, interval=p.interval,
-                    features=list(p.features)) for p in PLANS.values()]
+    return [
+        PlanOut(
+            id=p.id, name=p.name, price=p.price, currency=p.currency, interval=p.interval, features=list(p.features)
+        )
+        for p in PLANS.values()
+    ]
 
 
 def render(row: Subscription) -> SubscriptionOut:
-    return SubscriptionOut(id=row.id, plan_id=row.plan_type, status=row.status, started_at=row.started_at,
-                           expires_at=row.expires_at, cancel_at_period_end=row.cancel_at_period_end)
+    return SubscriptionOut(
+        id=row.id,
+        plan_id=row.plan_type,
+        status=row.status,
+        started_at=row.started_at,
+        expires_at=row.expires_at,
+        cancel_at_period_end=row.cancel_at_period_end,
+    )
 
 
 class BillingService:
@@ -49,8 +59,9 @@ class BillingService:
             await self._release(sub)
             raise PaymentFailed("The payment could not be completed")
         try:
-            row = await self.repo.add(user_id, plan.id, sub.status, sub.current_period_end, sub.customer_id,
-                                      sub.id, sub.cancel_at_period_end)
+            row = await self.repo.add(
+                user_id, plan.id, sub.status, sub.current_period_end, sub.customer_id, sub.id, sub.cancel_at_period_end
+            )
         except Exception:
             await self._release(sub)  # charged but not recorded: undo rather than keep the money
             raise
@@ -63,8 +74,11 @@ class BillingService:
             raise NotFound("You have no active subscription", code="no_subscription")
         if row.cancel_at_period_end:
             return render(row)
-        sub = await self.provider.cancel_at_period_end(row.provider_subscription_id) \
-            if row.provider_subscription_id else None
+        sub = (
+            await self.provider.cancel_at_period_end(row.provider_subscription_id)
+            if row.provider_subscription_id
+            else None
+        )
         values: dict[str, object] = {"cancel_at_period_end": True}
         if sub is not None and sub.current_period_end is not None:
             values["expires_at"] = sub.current_period_end
@@ -108,8 +122,9 @@ class BillingService:
             log.info("ignoring provider subscription %s: not ours or not active", sub.id)
             return
         log.warning("recording provider subscription %s for user %s from a webhook", sub.id, user_id)
-        await self.repo.add(user_id, plan.id, sub.status, sub.current_period_end, sub.customer_id, sub.id,
-                            sub.cancel_at_period_end)
+        await self.repo.add(
+            user_id, plan.id, sub.status, sub.current_period_end, sub.customer_id, sub.id, sub.cancel_at_period_end
+        )
 
     async def _release(self, sub: ProviderSubscription) -> None:
         try:

@@ -18,6 +18,7 @@ from models import Block, Match, Message
 class StoredMessage:
     """A message just stored by the send statement: the `Message` columns, without ORM
     instrumentation (building an ORM object was measurable on the send hot path)."""
+
     id: uuid.UUID
     match_id: uuid.UUID
     sender_id: uuid.UUID
@@ -46,10 +47,12 @@ class MatchAccess:
 
 def _pair_blocked():
     """Either participant blocked the other (correlated with the `matches` row)."""
-    return exists().where(or_(
-        and_(Block.blocker_id == Match.user1_id, Block.blocked_id == Match.user2_id),
-        and_(Block.blocker_id == Match.user2_id, Block.blocked_id == Match.user1_id),
-    ))
+    return exists().where(
+        or_(
+            and_(Block.blocker_id == Match.user1_id, Block.blocked_id == Match.user2_id),
+            and_(Block.blocker_id == Match.user2_id, Block.blocked_id == Match.user1_id),
+        )
+    )
 
 
 # The send hot path in one statement (so in autocommit it is its own transaction): authorise
@@ -81,8 +84,12 @@ class ChatRepository:
     """`ChatRepository(session)` in a request; `ChatRepository.on_demand(...)` on the websocket,
     where a send usually needs no SQLAlchemy session at all (close it with `close()`)."""
 
-    def __init__(self, session: AsyncSession | None, pool: LazyPool | None = None,
-                 open_session: Callable[[], AsyncSession] | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession | None,
+        pool: LazyPool | None = None,
+        open_session: Callable[[], AsyncSession] | None = None,
+    ) -> None:
         self._session = session
         self._open_session = open_session
         self.pool = pool  # asyncpg, for the send statement when the session has no transaction open
@@ -105,8 +112,9 @@ class ChatRepository:
             session, self._session = self._session, None
             await session.close()
 
-    async def claim_and_insert(self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str,
-                               client_message_id: str | None) -> tuple[int, uuid.UUID, StoredMessage | None] | None:
+    async def claim_and_insert(
+        self, match_id: uuid.UUID, sender_id: uuid.UUID, content: str, message_type: str, client_message_id: str | None
+    ) -> tuple[int, uuid.UUID, StoredMessage | None] | None:
         """(seq, other participant, the stored message or None when client_message_id is already
         stored), or None when the sender may not write to this match.
 
@@ -125,8 +133,9 @@ class ChatRepository:
         other = user2 if user1 == sender_id else user1
         if message_id is None:
             return seq, other, None
-        message = StoredMessage(message_id, match_id, sender_id, content, message_type, is_read, None, seq,
-                                client_message_id, sent_at)
+        message = StoredMessage(
+            message_id, match_id, sender_id, content, message_type, is_read, None, seq, client_message_id, sent_at
+        )
         return seq, other, message
 
     async def _driver(self):
@@ -140,24 +149,34 @@ class ChatRepository:
 
     async def access(self, match_id: uuid.UUID) -> MatchAccess | None:
         result = await self.session.execute(
-            select(Match.user1_id, Match.user2_id, Match.is_active, _pair_blocked().label("blocked"))
-            .where(Match.id == match_id)
+            select(Match.user1_id, Match.user2_id, Match.is_active, _pair_blocked().label("blocked")).where(
+                Match.id == match_id
+            )
         )
         row = result.first()
         return MatchAccess(*row) if row else None
 
     async def by_client_id(self, sender_id: uuid.UUID, client_message_id: str) -> Message | None:
         result = await self.session.execute(
-            select(Message).where(Message.sender_id == sender_id, Message.client_message_id == client_message_id))
+            select(Message).where(Message.sender_id == sender_id, Message.client_message_id == client_message_id)
+        )
         return result.scalar_one_or_none()
 
     async def seq_of(self, match_id: uuid.UUID, message_id: uuid.UUID) -> int | None:
         result = await self.session.execute(
-            select(Message.seq).where(Message.id == message_id, Message.match_id == match_id))
+            select(Message.seq).where(Message.id == message_id, Message.match_id == match_id)
+        )
         return result.scalar_one_or_none()
 
-    async def page(self, match_id: uuid.UUID, limit: int, *, after_seq: int | None = None,
-                   before_seq: int | None = None, before_time: datetime | None = None) -> list[Message]:
+    async def page(
+        self,
+        match_id: uuid.UUID,
+        limit: int,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        before_time: datetime | None = None,
+    ) -> list[Message]:
         """Up to `limit` messages: the oldest after `after_seq` when given, else the newest before
         the bounds. Always returned in seq order."""
         query = select(Message).where(Message.match_id == match_id)
@@ -172,8 +191,9 @@ class ChatRepository:
         rows = list((await self.session.execute(query)).scalars())
         return rows[::-1] if newest_first else rows
 
-    async def mark_read(self, match_id: uuid.UUID, reader_id: uuid.UUID,
-                        message_ids: list[uuid.UUID] | None) -> list[tuple[uuid.UUID, int]]:
+    async def mark_read(
+        self, match_id: uuid.UUID, reader_id: uuid.UUID, message_ids: list[uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, int]]:
         """Mark the other participant's unread messages read; (id, seq) of those changed."""
         stmt = (
             update(Message)
@@ -189,6 +209,8 @@ class ChatRepository:
     async def blocked_ids(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Users this one blocked or was blocked by."""
         result = await self.session.execute(
-            select(Block.blocked_id).where(Block.blocker_id == user_id)
-            .union(select(Block.blocker_id).where(Block.blocked_id == user_id)))
+            select(Block.blocked_id)
+            .where(Block.blocker_id == user_id)
+            .union(select(Block.blocker_id).where(Block.blocked_id == user_id))
+        )
         return set(result.scalars())

@@ -15,27 +15,49 @@ MAX_MARK_IDS = 500
 class SendMessageRequest(BaseModel):
     """Text is 1..`MESSAGE_MAX_CHARS` characters; photo and gif content is an https URL."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11", "content": "Hi there!", "message_type": "text",
-        "client_message_id": "c-2026-02-27-0001",
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11",
+                    "content": "Hi there!",
+                    "message_type": "text",
+                    "client_message_id": "c-2026-02-27-0001",
+                }
+            ]
+        },
+    )
 
     match_id: uuid.UUID
     content: str = Field(max_length=100_000)
     message_type: MessageType = "text"
     client_message_id: str | None = Field(
-        None, min_length=1, max_length=64,
-        description="Client-chosen id; retrying with the same id returns the first message, no duplicate")
+        None,
+        min_length=1,
+        max_length=64,
+        description="Client-chosen id; retrying with the same id returns the first message, no duplicate",
+    )
 
 
 class MarkReadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11"},
-        {"match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11", "message_ids": ["9b2e4c6a-1f3d-4e5b-8a7c-0d1e2f3a4b5c"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11"},
+                {
+                    "match_id": "7d4f3c1e-1d1b-4a59-9a52-3c1f0b9d2e11",
+                    "message_ids": ["9b2e4c6a-1f3d-4e5b-8a7c-0d1e2f3a4b5c"],
+                },
+            ]
+        },
+    )
 
     match_id: uuid.UUID
     message_ids: list[uuid.UUID] | None = Field(
-        None, max_length=MAX_MARK_IDS, description="Only these messages; omitted means every unread one")
+        None, max_length=MAX_MARK_IDS, description="Only these messages; omitted means every unread one"
+    )
 
 
 class MessageOut(BaseModel):

@@ -42,8 +42,9 @@ def check_content(settings: Settings, content: str, message_type: str) -> str:
         if not content.strip():
             raise Unprocessable("content must not be empty", code="invalid_content")
         if len(content) > settings.message_max_chars:
-            raise Unprocessable(f"content must be at most {settings.message_max_chars} characters",
-                                code="invalid_content")
+            raise Unprocessable(
+                f"content must be at most {settings.message_max_chars} characters", code="invalid_content"
+            )
         return content
     url = content.strip()
     parts = urlsplit(url) if len(url) <= MAX_URL_CHARS else None
@@ -96,11 +97,18 @@ class ChatService:
             raise Forbidden("This match has ended", code="match_inactive")
         return access
 
-    async def send(self, sender_id: uuid.UUID, match_id: uuid.UUID, content: str, message_type: str,
-                   client_message_id: str | None) -> Sent:
+    async def send(
+        self, sender_id: uuid.UUID, match_id: uuid.UUID, content: str, message_type: str, client_message_id: str | None
+    ) -> Sent:
         content = check_content(self.settings, content, message_type)
-        await self.limiter.take("messages", str(sender_id), self.settings.rate_messages_per_minute, 60,
-                                message="Too many messages; wait a moment", code="rate_limited")
+        await self.limiter.take(
+            "messages",
+            str(sender_id),
+            self.settings.rate_messages_per_minute,
+            60,
+            message="Too many messages; wait a moment",
+            code="rate_limited",
+        )
         claimed = await self.repo.claim_and_insert(match_id, sender_id, content, message_type, client_message_id)
         if claimed is None:
             earlier = await self._retry(sender_id, match_id, client_message_id) if client_message_id else None
@@ -121,13 +129,13 @@ class ChatService:
         if earlier is None:
             return None
         if earlier.match_id != match_id:
-            raise Unprocessable("client_message_id was already used for another match",
-                                code="client_message_id_reused")
+            raise Unprocessable("client_message_id was already used for another match", code="client_message_id_reused")
         access = await self.authorize(sender_id, match_id)
         return Sent(earlier, access.other(sender_id), False)
 
-    async def conversation(self, user_id: uuid.UUID, match_id: uuid.UUID, limit: int,
-                           before: str | None, after: str | None) -> tuple[list[Message], bool]:
+    async def conversation(
+        self, user_id: uuid.UUID, match_id: uuid.UUID, limit: int, before: str | None, after: str | None
+    ) -> tuple[list[Message], bool]:
         await self.authorize(user_id, match_id)
         before_cursor = parse_cursor(before, allow_time=True)
         after_cursor = parse_cursor(after, allow_time=False)
@@ -150,8 +158,9 @@ class ChatService:
             raise NotFound("No such message in this conversation", code="message_not_found")
         return seq
 
-    async def mark_read(self, reader_id: uuid.UUID, match_id: uuid.UUID,
-                        message_ids: list[uuid.UUID] | None) -> tuple[list[tuple[uuid.UUID, int]], uuid.UUID]:
+    async def mark_read(
+        self, reader_id: uuid.UUID, match_id: uuid.UUID, message_ids: list[uuid.UUID] | None
+    ) -> tuple[list[tuple[uuid.UUID, int]], uuid.UUID]:
         access = await self.authorize(reader_id, match_id)
         if message_ids is not None and not message_ids:
             return [], access.other(reader_id)
@@ -173,30 +182,43 @@ class ChatRealtime:
     async def message_sent(self, sent: Sent, sender_session: uuid.UUID | None) -> None:
         message, data = sent.message, {"message": sent.payload}
         # The recipient's devices and the sender's other devices (the sending session has the answer).
-        await self.events.publish([([sent.recipient_id], "new_message", data, None),
-                                   ([message.sender_id], "new_message", data, sender_session)])
+        await self.events.publish(
+            [
+                ([sent.recipient_id], "new_message", data, None),
+                ([message.sender_id], "new_message", data, sender_session),
+            ]
+        )
         self.shard_call(message.match_id, "message_sent", str(message.match_id), str(message.sender_id))
 
-    async def messages_read(self, match_id: uuid.UUID, reader_id: uuid.UUID, sender_id: uuid.UUID,
-                            marked: list[tuple[uuid.UUID, int]], reader_session: uuid.UUID | None) -> None:
+    async def messages_read(
+        self,
+        match_id: uuid.UUID,
+        reader_id: uuid.UUID,
+        sender_id: uuid.UUID,
+        marked: list[tuple[uuid.UUID, int]],
+        reader_session: uuid.UUID | None,
+    ) -> None:
         if not marked:
             return
         data = {"match_id": str(match_id), "reader_id": str(reader_id), "message_ids": [str(m) for m, _ in marked]}
-        await self.events.publish([([sender_id], "message_read", data, None),
-                                   ([reader_id], "message_read", data, reader_session)])
+        await self.events.publish(
+            [([sender_id], "message_read", data, None), ([reader_id], "message_read", data, reader_session)]
+        )
 
     async def typing(self, match_id: uuid.UUID, user_id: uuid.UUID, other_id: uuid.UUID, is_typing: bool) -> None:
         """Tell the other participant, unless the shard says nothing changed (typing_start repeats)."""
         try:
             changed = await asyncio.wait_for(
                 self.match_shards.for_key(match_id).typing.remote(str(match_id), str(user_id), is_typing),
-                SHARD_CALL_TIMEOUT_S)
+                SHARD_CALL_TIMEOUT_S,
+            )
         except Exception as exc:  # a restarting shard must not stop the indicator
             log.debug("typing state not recorded for %s: %s", match_id, exc)
             changed = True
         if changed:
-            await self.events.to_users([other_id], "user_typing",
-                                       {"match_id": str(match_id), "user_id": str(user_id), "is_typing": is_typing})
+            await self.events.to_users(
+                [other_id], "user_typing", {"match_id": str(match_id), "user_id": str(user_id), "is_typing": is_typing}
+            )
 
     def shard_call(self, match_id: uuid.UUID, method: str, *args: Any) -> None:
         """Queue a fire-and-forget update for the match's shard. Updates are coalesced per shard

@@ -65,7 +65,8 @@ async def send_message(conn: Connection, resources: Resources, data: dict) -> No
     repo = ChatRepository.on_demand(resources.sessionmaker, resources.pg)
     try:
         sent = await _service(resources, repo).send(
-            conn.user_id, body.match_id, body.content, body.message_type, body.client_message_id)
+            conn.user_id, body.match_id, body.content, body.message_type, body.client_message_id
+        )
     finally:
         await repo.close()
     _allow(conn, body.match_id, sent.recipient_id)
@@ -79,10 +80,13 @@ async def mark_read(conn: Connection, resources: Resources, data: dict) -> None:
     body = MarkReadRequest.model_validate(data)
     async with resources.sessionmaker() as session:
         marked, sender_id = await _service(resources, ChatRepository(session)).mark_read(
-            conn.user_id, body.match_id, body.message_ids)
+            conn.user_id, body.match_id, body.message_ids
+        )
         await session.commit()
-    conn.send("marked_read", {"match_id": str(body.match_id), "marked_count": len(marked),
-                              "message_ids": [str(m) for m, _ in marked]})
+    conn.send(
+        "marked_read",
+        {"match_id": str(body.match_id), "marked_count": len(marked), "message_ids": [str(m) for m, _ in marked]},
+    )
     await resources.get(ChatRealtime).messages_read(body.match_id, conn.user_id, sender_id, marked, conn.session_id)
 
 

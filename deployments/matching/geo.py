@@ -40,8 +40,12 @@ def haversine_radians(lat1, lon1, lat2, lon2, cos_lat2=None):
 
 def haversine_km(lat1, lon1, lat2, lon2):
     """Great-circle distance in km between points given in degrees."""
-    return haversine_radians(np.radians(lat1), np.radians(np.asarray(lon1, dtype=np.float64)),
-                             np.radians(lat2), np.radians(np.asarray(lon2, dtype=np.float64)))
+    return haversine_radians(
+        np.radians(lat1),
+        np.radians(np.asarray(lon1, dtype=np.float64)),
+        np.radians(lat2),
+        np.radians(np.asarray(lon2, dtype=np.float64)),
+    )
 
 
 def shown_km(distance_km):

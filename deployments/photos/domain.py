@@ -3,5 +3,4 @@
 from deployments.photos import lifecycle, router
 from kit.domain import Domain
 
-DOMAIN = Domain("photos", routers=(router.router,), on_startup=lifecycle.on_startup,
-                on_shutdown=lifecycle.on_shutdown)
+DOMAIN = Domain("photos", routers=(router.router,), on_startup=lifecycle.on_startup, on_shutdown=lifecycle.on_shutdown)

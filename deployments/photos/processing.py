@@ -97,8 +97,15 @@ def process_image(data: bytes, max_pixels: int) -> dict[str, Any]:
         return _failure("too_many_pixels", f"Image has more than {max_pixels} pixels")
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         return _failure("invalid_image", f"Image could not be decoded: {type(exc).__name__}")
-    return {"ok": True, "display": display, "thumbnail": thumbnail, "width": width, "height": height,
-            "content_type": "image/jpeg", "source_format": source_format}
+    return {
+        "ok": True,
+        "display": display,
+        "thumbnail": thumbnail,
+        "width": width,
+        "height": height,
+        "content_type": "image/jpeg",
+        "source_format": source_format,
+    }
 
 
 class MediaProcessor:

@@ -42,18 +42,38 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-@photos.post("/photos", response_model=PhotoResponse, responses=error_responses(
-    (409, "too_many_photos", "the profile already holds MEDIA_MAX_PHOTOS photos"),
-    (413, "payload_too_large", "the file is over MEDIA_MAX_BYTES"),
-    (415, "unsupported_media_type", "not a JPEG, PNG or WebP image"),
-    (422, "too_many_pixels", "over MEDIA_MAX_PIXELS"),
-    (422, "invalid_image", "not a decodable image"),
-    (503, "service_unavailable", "image processing or storage unavailable; retry"),
-), openapi_extra={"requestBody": {"content": {"multipart/form-data": {"examples": {"primary": {
-    "summary": "A photo that becomes the primary one", "value": {"photo": "<JPEG, PNG or WebP bytes>", "is_primary": True},
-}}}}}})
+@photos.post(
+    "/photos",
+    response_model=PhotoResponse,
+    responses=error_responses(
+        (409, "too_many_photos", "the profile already holds MEDIA_MAX_PHOTOS photos"),
+        (413, "payload_too_large", "the file is over MEDIA_MAX_BYTES"),
+        (415, "unsupported_media_type", "not a JPEG, PNG or WebP image"),
+        (422, "too_many_pixels", "over MEDIA_MAX_PIXELS"),
+        (422, "invalid_image", "not a decodable image"),
+        (503, "service_unavailable", "image processing or storage unavailable; retry"),
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "examples": {
+                        "primary": {
+                            "summary": "A photo that becomes the primary one",
+                            "value": {"photo": "<JPEG, PNG or WebP bytes>", "is_primary": True},
+                        }
+                    }
+                }
+            }
+        }
+    },
+)
 async def upload_photo(
-    caller: CurrentUser, service: Service, photos: PhotoParts, settings: AppSettings, background: BackgroundTasks,
+    caller: CurrentUser,
+    service: Service,
+    photos: PhotoParts,
+    settings: AppSettings,
+    background: BackgroundTasks,
     photo: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most MEDIA_MAX_BYTES")],
     is_primary: Annotated[bool, Form(description="Make this the primary photo")] = False,
 ) -> PhotoResponse:
@@ -71,29 +91,42 @@ async def list_photos(caller: CurrentUser, service: Service) -> PhotoListRespons
     return PhotoListResponse(photos=await service.of_user(caller.id))
 
 
-@photos.put("/photos/order", response_model=PhotoListResponse, responses=error_responses(
-    (404, "photo_not_found", "an id is not one of the caller's photos"),
-    (422, "invalid_order", "an id of the caller's photos is missing or repeated"),
-))
+@photos.put(
+    "/photos/order",
+    response_model=PhotoListResponse,
+    responses=error_responses(
+        (404, "photo_not_found", "an id is not one of the caller's photos"),
+        (422, "invalid_order", "an id of the caller's photos is missing or repeated"),
+    ),
+)
 async def reorder_photos(body: PhotoOrder, caller: CurrentUser, service: Service) -> PhotoListResponse:
     """Reorder the caller's photos: every photo id, once each, in the new order."""
     return PhotoListResponse(photos=await service.reorder(caller.id, body.photo_ids))
 
 
-@photos.put("/photos/{photo_id:uuid}/primary", response_model=PhotoListResponse, responses=error_responses(
-    (404, "photo_not_found", "not one of the caller's photos"),
-))
+@photos.put(
+    "/photos/{photo_id:uuid}/primary",
+    response_model=PhotoListResponse,
+    responses=error_responses(
+        (404, "photo_not_found", "not one of the caller's photos"),
+    ),
+)
 async def set_primary_photo(photo_id: uuid.UUID, caller: CurrentUser, service: Service) -> PhotoListResponse:
     """Make one of the caller's photos the primary photo."""
     return PhotoListResponse(photos=await service.set_primary(caller.id, photo_id))
 
 
-@photos.delete("/photos/{photo_id:uuid}", response_model=DeleteResponse, responses=error_responses(
-    (404, "photo_not_found", "not one of the caller's photos"),
-    (503, "service_unavailable", "storage unavailable; retry"),
-))
-async def delete_photo(photo_id: uuid.UUID, caller: CurrentUser, service: Service, photos: PhotoParts,
-                       background: BackgroundTasks) -> DeleteResponse:
+@photos.delete(
+    "/photos/{photo_id:uuid}",
+    response_model=DeleteResponse,
+    responses=error_responses(
+        (404, "photo_not_found", "not one of the caller's photos"),
+        (503, "service_unavailable", "storage unavailable; retry"),
+    ),
+)
+async def delete_photo(
+    photo_id: uuid.UUID, caller: CurrentUser, service: Service, photos: PhotoParts, background: BackgroundTasks
+) -> DeleteResponse:
     """Delete one of the caller's photos; the next photo becomes primary if this one was."""
     await service.delete(caller.id, photo_id)
     # After the commit: delete the queued objects now (and retry any earlier failures).
@@ -109,8 +142,11 @@ async def media_file(key: str, photos: PhotoParts, exp: str = "", sig: str = "")
     if path is None:
         raise NotFound("No such media", code="media_not_found")
     max_age = max(0, int(exp) - int(time.time()))
-    return FileResponse(path, media_type="image/jpeg", headers={
-        "Cache-Control": f"private, max-age={max_age}, immutable", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        headers={"Cache-Control": f"private, max-age={max_age}, immutable", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 router.include_router(photos)

@@ -47,8 +47,9 @@ class UploadOutcome:
 
 
 class PhotoService:
-    def __init__(self, repo: PhotoRepository, storage: MediaStorage, media: Any, janitor: MediaJanitor,
-                 settings: Settings) -> None:
+    def __init__(
+        self, repo: PhotoRepository, storage: MediaStorage, media: Any, janitor: MediaJanitor, settings: Settings
+    ) -> None:
         self.repo = repo
         self.storage = storage
         self.media = media
@@ -58,9 +59,15 @@ class PhotoService:
 
     def detail(self, photo: ProfilePhoto) -> PhotoDetail:
         thumb = self.storage.url(photo.thumbnail_key) if photo.thumbnail_key else self.photo_url(photo)
-        return PhotoDetail(id=photo.id, url=self.photo_url(photo), is_primary=photo.is_primary,
-                           thumbnail_url=thumb, order_index=photo.order_index, width=photo.width,
-                           height=photo.height)
+        return PhotoDetail(
+            id=photo.id,
+            url=self.photo_url(photo),
+            is_primary=photo.is_primary,
+            thumbnail_url=thumb,
+            order_index=photo.order_index,
+            width=photo.width,
+            height=photo.height,
+        )
 
     async def of_user(self, user_id: uuid.UUID) -> list[PhotoDetail]:
         return [self.detail(p) for p in await self.repo.of_user(user_id)]
@@ -68,8 +75,10 @@ class PhotoService:
     async def _check_room(self, user_id: uuid.UUID) -> int:
         count = await self.repo.count(user_id)
         if count >= self.settings.media_max_photos:
-            raise Conflict(f"A profile holds at most {self.settings.media_max_photos} photos; delete one first",
-                           code="too_many_photos")
+            raise Conflict(
+                f"A profile holds at most {self.settings.media_max_photos} photos; delete one first",
+                code="too_many_photos",
+            )
         return count
 
     async def _process(self, data: bytes) -> dict[str, Any]:
@@ -78,8 +87,9 @@ class PhotoService:
         except Exception as exc:  # the media deployment is down or overloaded: the client may retry
             raise ServiceUnavailable("Photo processing is unavailable; try again shortly") from exc
         if not result.get("ok"):
-            raise _MEDIA_ERRORS.get(result.get("error"), Unprocessable)(result.get("message", "Invalid image"),
-                                                                       code=result.get("error"))
+            raise _MEDIA_ERRORS.get(result.get("error"), Unprocessable)(
+                result.get("message", "Invalid image"), code=result.get("error")
+            )
         return result
 
     async def upload(self, user_id: uuid.UUID, data: bytes, make_primary: bool) -> UploadOutcome:
@@ -95,8 +105,9 @@ class PhotoService:
             raise
         return UploadOutcome(self.detail(photo), guard_ids)
 
-    async def _store_and_insert(self, user_id: uuid.UUID, keys: list[str], result: dict[str, Any],
-                                make_primary: bool) -> ProfilePhoto:
+    async def _store_and_insert(
+        self, user_id: uuid.UUID, keys: list[str], result: dict[str, Any], make_primary: bool
+    ) -> ProfilePhoto:
         await self.repo.lock_user(user_id)
         count = await self._check_room(user_id)  # again, under the lock: concurrent uploads
         try:
@@ -107,10 +118,19 @@ class PhotoService:
         primary = make_primary or count == 0
         if primary:
             await self.repo.clear_primary(user_id)
-        return await self.repo.add(ProfilePhoto(
-            id=uuid.uuid4(), user_id=user_id, photo_url=f"/media/{keys[0]}", is_primary=primary,
-            order_index=count, storage_key=keys[0], thumbnail_key=keys[1],
-            width=result["width"], height=result["height"]))
+        return await self.repo.add(
+            ProfilePhoto(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                photo_url=f"/media/{keys[0]}",
+                is_primary=primary,
+                order_index=count,
+                storage_key=keys[0],
+                thumbnail_key=keys[1],
+                width=result["width"],
+                height=result["height"],
+            )
+        )
 
     async def _owned(self, user_id: uuid.UUID, photo_id: uuid.UUID) -> ProfilePhoto:
         photo = await self.repo.get_owned(user_id, photo_id)

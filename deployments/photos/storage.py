@@ -94,8 +94,11 @@ class LocalStorage:
 
     def _keys_older_than(self, age_s: float) -> list[str]:
         cutoff = time.time() - age_s
-        return [path.name for path in self.root.glob("*/*")
-                if path.is_file() and KEY_PATTERN.match(path.name) and path.stat().st_mtime < cutoff]
+        return [
+            path.name
+            for path in self.root.glob("*/*")
+            if path.is_file() and KEY_PATTERN.match(path.name) and path.stat().st_mtime < cutoff
+        ]
 
     async def keys_older_than(self, age_s: float) -> list[str]:
         try:
@@ -137,15 +140,26 @@ class S3Storage:
         self.bucket = bucket
         # SigV4 presigned URLs live at most 7 days.
         self.ttl_s = min(ttl_s, 7 * 24 * 3600)
-        config = Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"},
-                        connect_timeout=5, read_timeout=30, max_pool_connections=20)
+        config = Config(
+            signature_version="s3v4",
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+            max_pool_connections=20,
+        )
         self.client = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, config=config)
         self._urls: dict[str, tuple[float, str]] = {}
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         try:
-            await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=key, Body=data,
-                                    ContentType=content_type, CacheControl="private, max-age=86400")
+            await asyncio.to_thread(
+                self.client.put_object,
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                CacheControl="private, max-age=86400",
+            )
         except Exception as exc:  # botocore raises many unrelated types for network and HTTP errors
             raise StorageError(f"could not store {key}: {exc}") from exc
 
@@ -159,8 +173,11 @@ class S3Storage:
         cutoff = time.time() - age_s
         keys = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            keys += [obj["Key"] for obj in page.get("Contents", ())
-                     if obj["LastModified"].timestamp() < cutoff and KEY_PATTERN.match(obj["Key"])]
+            keys += [
+                obj["Key"]
+                for obj in page.get("Contents", ())
+                if obj["LastModified"].timestamp() < cutoff and KEY_PATTERN.match(obj["Key"])
+            ]
         return keys
 
     async def keys_older_than(self, age_s: float) -> list[str]:
@@ -175,8 +192,9 @@ class S3Storage:
         cached = self._urls.get(key)
         if cached and cached[0] > now:
             return cached[1]
-        url = self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                 ExpiresIn=self.ttl_s)
+        url = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.ttl_s
+        )
         if len(self._urls) > 50_000:
             self._urls.clear()
         self._urls[key] = (now + self.ttl_s / 2, url)
@@ -193,5 +211,4 @@ def media_secret(settings: Settings) -> bytes:
 def make_storage(settings: Settings) -> MediaStorage:
     if settings.media_backend == "s3":
         return S3Storage(settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.media_url_ttl_s)
-    return LocalStorage(settings.media_root, settings.public_base_url, media_secret(settings),
-                        settings.media_url_ttl_s)
+    return LocalStorage(settings.media_root, settings.public_base_url, media_secret(settings), settings.media_url_ttl_s)

@@ -48,7 +48,7 @@ def user_channel(user_id: uuid.UUID | str) -> str:
 
 def channel_user(channel: str) -> str | None:
     """The user id of a `user_channel`, None for any other channel."""
-    return channel[len(USER_CHANNEL_PREFIX):] if channel.startswith(USER_CHANNEL_PREFIX) else None
+    return channel[len(USER_CHANNEL_PREFIX) :] if channel.startswith(USER_CHANNEL_PREFIX) else None
 
 
 def counterpart(event: str, data: dict) -> str | None:
@@ -70,10 +70,10 @@ def counterpart(event: str, data: dict) -> str | None:
 @dataclass(frozen=True)
 class Envelope:
     event: str
-    counterpart: str        # "" when the event is about no other user
-    exclude_session: str    # "" or the session that already has the answer (the sender's device)
-    origin: str             # "" or the replica that already delivered it to its own sockets
-    frame: str              # what clients receive: {"event": ..., "data": ...}
+    counterpart: str  # "" when the event is about no other user
+    exclude_session: str  # "" or the session that already has the answer (the sender's device)
+    origin: str  # "" or the replica that already delivered it to its own sockets
+    frame: str  # what clients receive: {"event": ..., "data": ...}
 
     def data(self) -> dict:
         return json.loads(self.frame).get("data") or {}
@@ -122,8 +122,13 @@ class EventBus:
         self.local: LocalSink | None = None  # this replica's hub, set by realtime's start-up
         self._fanout = redis.register_script(_FANOUT)
 
-    async def to_users(self, user_ids: Iterable[uuid.UUID | str], event: str, data: dict,
-                       exclude_session: uuid.UUID | str | None = None) -> None:
+    async def to_users(
+        self,
+        user_ids: Iterable[uuid.UUID | str],
+        event: str,
+        data: dict,
+        exclude_session: uuid.UUID | str | None = None,
+    ) -> None:
         await self.publish([(user_ids, event, data, exclude_session)])
 
     async def publish(self, batch: list[tuple[Iterable[uuid.UUID | str], str, dict, uuid.UUID | str | None]]) -> None:
@@ -143,8 +148,9 @@ class EventBus:
         except RedisError as exc:
             log.warning("could not publish %s: %s", ", ".join(b[1] for b in batch), exc)
 
-    async def session_ended(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None,
-                            reason: str | None = None) -> None:
+    async def session_ended(
+        self, user_id: uuid.UUID, session_id: uuid.UUID | None = None, reason: str | None = None
+    ) -> None:
         """Close the sockets of one session (logout, refresh reuse, expiry), or of every session
         of the user when None (a ban). `reason` reaches the clients in `session_ended`; without
         one, a single session reads "revoked" and every session "banned". Call it only after

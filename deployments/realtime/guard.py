@@ -37,8 +37,8 @@ from redis.exceptions import RedisError
 from deployments.auth.service import SessionReader
 
 log = logging.getLogger("app.realtime.guard")
-RECHECK_BATCH = 1000   # sessions per query of the periodic re-check
-LEASE_S = 45.0         # a socket slot outlives a killed replica by at most this long
+RECHECK_BATCH = 1000  # sessions per query of the periodic re-check
+LEASE_S = 45.0  # a socket slot outlives a killed replica by at most this long
 
 
 class SessionGuard:
@@ -89,7 +89,7 @@ class SessionGuard:
         ids = list(sessions)
         ended: dict[str, str] = {}
         for start in range(0, len(ids), RECHECK_BATCH):
-            batch = {s: sessions[s] for s in ids[start:start + RECHECK_BATCH]}
+            batch = {s: sessions[s] for s in ids[start : start + RECHECK_BATCH]}
             async with self.sessionmaker() as session:
                 ended.update(await SessionReader(session, self.max_age_s).ended(batch))
         now = time.monotonic()

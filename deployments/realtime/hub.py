@@ -26,8 +26,8 @@ from redis.exceptions import RedisError
 from deployments.realtime.bus import Envelope, channel_user, decode_event, user_channel
 
 log = logging.getLogger("app.realtime.hub")
-OUTBOX_LIMIT = 1000          # frames queued for one socket before it is dropped as too slow
-CLOSE = object()             # outbox sentinel: close after what is queued
+OUTBOX_LIMIT = 1000  # frames queued for one socket before it is dropped as too slow
+CLOSE = object()  # outbox sentinel: close after what is queued
 SUBSCRIBE_CONFIRM_S = 2.0
 SESSION_ENDED = "This session has ended; log in again"
 
@@ -37,14 +37,14 @@ class Connection:
     websocket: WebSocket
     user_id: uuid.UUID
     session_id: uuid.UUID
-    expires_at: float                       # access-token expiry (epoch seconds)
+    expires_at: float  # access-token expiry (epoch seconds)
     blocked: set[str] = field(default_factory=set)
     allowed: dict[uuid.UUID, tuple[uuid.UUID, float]] = field(default_factory=dict)  # match -> (other, until)
     typing: set[uuid.UUID] = field(default_factory=set)
     outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
     writer: asyncio.Task | None = None
     closing: bool = False
-    session_ends_at: float = float("inf")   # the session's hard end, SESSION_MAX_AGE_S (epoch seconds)
+    session_ends_at: float = float("inf")  # the session's hard end, SESSION_MAX_AGE_S (epoch seconds)
     session_key: str = field(init=False)  # str(session_id), compared for every event
 
     def __post_init__(self) -> None:
@@ -103,11 +103,14 @@ class Connection:
 class Hub:
     def __init__(self, redis_url: str, blocks_loader: Any = None, auth_timeout_s: float = 3.0) -> None:
         # Its own client: the shared one has a 2 s socket timeout, wrong for a blocking subscriber.
-        self.redis = aioredis.from_url(redis_url, decode_responses=True, socket_connect_timeout=2,
-                                       health_check_interval=30)
+        self.redis = aioredis.from_url(
+            redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=30
+        )
         self.pubsub = self.redis.pubsub()
         self.by_user: dict[str, set[Connection]] = {}
-        self.blocks_loader = blocks_loader  # async (user_id) -> set[str]: who the user blocked or was blocked by (chat sets it)
+        self.blocks_loader = (
+            blocks_loader  # async (user_id) -> set[str]: who the user blocked or was blocked by (chat sets it)
+        )
         self.auth_timeout_s = auth_timeout_s
         self.guard: Any = None  # the SessionGuard, told when a revocation is announced
         self.idle_timeout_s = 90.0
@@ -188,7 +191,7 @@ class Hub:
         try:
             await self.pubsub.subscribe(channel)
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_CONFIRM_S)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             log.warning("subscription to %s not confirmed: %s", channel, exc)
         finally:
             self._confirm.pop(channel, None)

@@ -24,8 +24,7 @@ async def set_moderator(database_url: str, phone: str, granted: bool) -> uuid.UU
     finally:
         await engine.dispose()
     if user_id is None:
-        raise NotFound(f"No account for {mask_phone(number)}; the user must log in once first",
-                       code="user_not_found")
+        raise NotFound(f"No account for {mask_phone(number)}; the user must log in once first", code="user_not_found")
     return user_id
 
 

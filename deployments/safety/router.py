@@ -23,12 +23,22 @@ def _service(session, settings) -> SafetyService:
     return SafetyService(SafetyRepository(session), settings)
 
 
-@router.post("/block", response_model=MessageResponse, responses=error_responses(
-    (404, "user_not_found", "no such user"),
-    (422, "cannot_block_self", "blocking yourself"),
-))
-async def block(body: BlockRequest, caller: CurrentUser, session: Session, settings: AppSettings, events: Events,
-                tasks: BackgroundTasks) -> MessageResponse:
+@router.post(
+    "/block",
+    response_model=MessageResponse,
+    responses=error_responses(
+        (404, "user_not_found", "no such user"),
+        (422, "cannot_block_self", "blocking yourself"),
+    ),
+)
+async def block(
+    body: BlockRequest,
+    caller: CurrentUser,
+    session: Session,
+    settings: AppSettings,
+    events: Events,
+    tasks: BackgroundTasks,
+) -> MessageResponse:
     """Block a user both ways: any match ends and neither of you sees or reaches the other again."""
     outcome = await _service(session, settings).block(caller.id, body.user_id)
     # Background tasks run after the unit of work has committed: nobody is told before it is true.
@@ -42,23 +52,37 @@ async def list_blocks(caller: CurrentUser, session: Session, settings: AppSettin
     return BlocksResponse(blocks=await _service(session, settings).blocks(caller.id))
 
 
-@router.delete("/block/{user_id:uuid}", response_model=MessageResponse, responses=error_responses(
-    (404, "not_blocked", "you have not blocked this user"),
-    (422, "cannot_unblock_self", "unblocking yourself"),
-))
-async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session,
-                  settings: AppSettings) -> MessageResponse:
+@router.delete(
+    "/block/{user_id:uuid}",
+    response_model=MessageResponse,
+    responses=error_responses(
+        (404, "not_blocked", "you have not blocked this user"),
+        (422, "cannot_unblock_self", "unblocking yourself"),
+    ),
+)
+async def unblock(user_id: uuid.UUID, caller: CurrentUser, session: Session, settings: AppSettings) -> MessageResponse:
     """Lift your block on a user. An ended match is not restored."""
     await _service(session, settings).unblock(caller.id, user_id)
     return MessageResponse(message="User unblocked successfully")
 
 
-@router.post("/report", response_model=ReportResponse, responses=error_responses(
-    (404, "user_not_found", "no such user"),
-    (422, "cannot_report_self", "reporting yourself"),
-))
-async def report(body: ReportRequest, caller: CurrentUser, session: Session, settings: AppSettings,
-                 limiter: Limiter, events: Events, tasks: BackgroundTasks) -> ReportResponse:
+@router.post(
+    "/report",
+    response_model=ReportResponse,
+    responses=error_responses(
+        (404, "user_not_found", "no such user"),
+        (422, "cannot_report_self", "reporting yourself"),
+    ),
+)
+async def report(
+    body: ReportRequest,
+    caller: CurrentUser,
+    session: Session,
+    settings: AppSettings,
+    limiter: Limiter,
+    events: Events,
+    tasks: BackgroundTasks,
+) -> ReportResponse:
     """Report a user (the recent conversation is kept as evidence); also blocks unless `block` is false."""
     await limiter.hit("report", str(caller.id), REPORTS_PER_HOUR, 3600, message="Too many reports; try again later")
     outcome = await _service(session, settings).report(caller.id, body)

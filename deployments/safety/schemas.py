@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from models.moderation_audit import AUDIT_ACTIONS
 from models.report import REPORT_STATUSES
 
-ReportReason = Literal["inappropriate_behavior", "harassment", "spam", "fake_profile", "underage", "scam",
-                       "offline_behavior", "other"]
+ReportReason = Literal[
+    "inappropriate_behavior", "harassment", "spam", "fake_profile", "underage", "scam", "offline_behavior", "other"
+]
 ReportStatus = Literal["pending", "reviewing", "actioned", "dismissed"]
 Resolution = Literal["reviewing", "actioned", "dismissed"]
 AuditAction = Literal["report_resolved", "user_banned", "user_auto_hidden"]
@@ -30,8 +31,9 @@ def _strip(value: str | None) -> str | None:
 
 
 class BlockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01"}]}
+    )
     user_id: uuid.UUID
 
 
@@ -42,6 +44,7 @@ class MessageResponse(BaseModel):
 
 class BlockedUser(BaseModel):
     """Only what the blocker needs to recognise the entry; nothing else about the other user."""
+
     id: uuid.UUID
     first_name: str | None
 
@@ -52,13 +55,23 @@ class BlocksResponse(BaseModel):
 
 
 class ReportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "reported_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01", "reason": "inappropriate_behavior",
-        "description": "User sent inappropriate messages"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reported_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01",
+                    "reason": "inappropriate_behavior",
+                    "description": "User sent inappropriate messages",
+                }
+            ]
+        },
+    )
 
     reported_user_id: uuid.UUID
-    reason: ReportReason = Field(description="inappropriate_behavior, harassment, spam, fake_profile, underage, "
-                                             "scam, offline_behavior or other")
+    reason: ReportReason = Field(
+        description="inappropriate_behavior, harassment, spam, fake_profile, underage, scam, offline_behavior or other"
+    )
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     block: bool = Field(True, strict=True, description="Also block the reported user (the default); false only reports")
 
@@ -90,6 +103,7 @@ class EvidenceMatch(BaseModel):
 
 class Evidence(BaseModel):
     """The conversation snapshot stored with a report (JSON, timestamps as every answer writes them)."""
+
     captured_at: datetime
     match: EvidenceMatch | None
     messages: list[EvidenceMessage]
@@ -118,8 +132,12 @@ class ReportsResponse(BaseModel):
 
 
 class ResolveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "status": "dismissed", "note": "Conversation shows nothing against the rules"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"status": "dismissed", "note": "Conversation shows nothing against the rules"}]
+        },
+    )
 
     status: Resolution
     note: str | None = Field(None, max_length=MAX_DESCRIPTION)
@@ -136,8 +154,9 @@ class ResolveResponse(BaseModel):
 
 
 class BanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re",
-                              json_schema_extra={"examples": [{"reason": "Scam messages"}]})
+    model_config = ConfigDict(
+        extra="forbid", regex_engine="python-re", json_schema_extra={"examples": [{"reason": "Scam messages"}]}
+    )
     reason: str = Field(min_length=1, max_length=255, pattern=r"\S", description="Not blank")
 
     @field_validator("reason")
@@ -150,6 +169,7 @@ class BanRequest(BaseModel):
 
 class AuditEntry(BaseModel):
     """One moderation action: who (`actor_id`, null when the system acted), what, to whom, when."""
+
     id: uuid.UUID
     actor_id: uuid.UUID | None
     action: AuditAction

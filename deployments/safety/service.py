@@ -40,6 +40,7 @@ EVIDENCE_MESSAGES = 100
 @dataclass
 class Removal:
     """A match that ended: both users are told `match_removed` once the change is committed."""
+
     match_id: uuid.UUID
     user_ids: list[uuid.UUID]
 
@@ -117,8 +118,13 @@ class SafetyService:
         # Snapshot before the block ends the match: the copy outlives unmatching and deletion.
         match_id, evidence = await self.evidence(reporter_id, body.reported_user_id)
         report_id = await self.repo.add_report(
-            reporter_id=reporter_id, reported_user_id=body.reported_user_id, reason=body.reason,
-            description=body.description, match_id=match_id, evidence=evidence)
+            reporter_id=reporter_id,
+            reported_user_id=body.reported_user_id,
+            reason=body.reason,
+            description=body.description,
+            match_id=match_id,
+            evidence=evidence,
+        )
         log.info("report %s filed (%s)", report_id, body.reason)
         return report_id
 
@@ -129,9 +135,11 @@ class SafetyService:
         if match is None:
             return None, Evidence(captured_at=captured_at, match=None, messages=[]).model_dump(mode="json")
         messages = await self.repo.recent_messages(match.id, EVIDENCE_MESSAGES)
-        evidence = Evidence(captured_at=captured_at,
-                            match=EvidenceMatch.model_validate(match, from_attributes=True),
-                            messages=[EvidenceMessage.model_validate(m, from_attributes=True) for m in messages])
+        evidence = Evidence(
+            captured_at=captured_at,
+            match=EvidenceMatch.model_validate(match, from_attributes=True),
+            messages=[EvidenceMessage.model_validate(m, from_attributes=True) for m in messages],
+        )
         return match.id, evidence.model_dump(mode="json")
 
     async def _maybe_hide(self, reported_id: uuid.UUID, report_id: uuid.UUID, now: datetime) -> None:
@@ -139,23 +147,42 @@ class SafetyService:
         (a match, past or present, or a feed that showed them) and whose accounts were a day old
         reported them within 24 h. Every other report only waits in the moderation queue."""
         await self.repo.lock_reported(reported_id)
-        reporters = await self.repo.qualifying_reporters_since(reported_id, now - AUTO_HIDE_WINDOW,
-                                                               REPORTER_MIN_ACCOUNT_AGE)
+        reporters = await self.repo.qualifying_reporters_since(
+            reported_id, now - AUTO_HIDE_WINDOW, REPORTER_MIN_ACCOUNT_AGE
+        )
         threshold = self.settings.report_auto_hide_threshold
         if reporters >= threshold and await self.repo.set_hidden(reported_id, True):
-            await self.repo.audit("user_auto_hidden", actor_id=None, target_user_id=reported_id, report_id=report_id,
-                                  details={"qualifying_reporters": reporters, "threshold": threshold,
-                                           "window_hours": int(AUTO_HIDE_WINDOW.total_seconds() // 3600)})
+            await self.repo.audit(
+                "user_auto_hidden",
+                actor_id=None,
+                target_user_id=reported_id,
+                report_id=report_id,
+                details={
+                    "qualifying_reporters": reporters,
+                    "threshold": threshold,
+                    "window_hours": int(AUTO_HIDE_WINDOW.total_seconds() // 3600),
+                },
+            )
             log.info("user %s hidden after %d qualifying reports in 24h, pending review", reported_id, reporters)
 
 
 def render_report(report: Report, reported: User) -> ReportOut:
     return ReportOut(
-        id=report.id, reporter_id=report.reporter_id, reported_user_id=report.reported_user_id,
-        reason=report.reason, description=report.description, status=report.status, match_id=report.match_id,
-        evidence=report.evidence, reported_user_hidden=reported.hidden_at is not None,
-        reported_user_banned=reported.banned_at is not None, created_at=report.created_at,
-        resolved_at=report.resolved_at, resolved_by=report.resolved_by, resolution_note=report.resolution_note)
+        id=report.id,
+        reporter_id=report.reporter_id,
+        reported_user_id=report.reported_user_id,
+        reason=report.reason,
+        description=report.description,
+        status=report.status,
+        match_id=report.match_id,
+        evidence=report.evidence,
+        reported_user_hidden=reported.hidden_at is not None,
+        reported_user_banned=reported.banned_at is not None,
+        created_at=report.created_at,
+        resolved_at=report.resolved_at,
+        resolved_by=report.resolved_by,
+        resolution_note=report.resolution_note,
+    )
 
 
 class ModerationService:
@@ -168,8 +195,7 @@ class ModerationService:
         rows = await self.repo.list_reports(moderator_id, status, limit, offset)
         return [render_report(r, u) for r, u in rows]
 
-    async def resolve(self, moderator_id: uuid.UUID, report_id: uuid.UUID, status: str,
-                      note: str | None) -> ReportOut:
+    async def resolve(self, moderator_id: uuid.UUID, report_id: uuid.UUID, status: str, note: str | None) -> ReportOut:
         """A report about the moderator is a 404, exactly like an unknown report (their queue never
         shows it); one they filed themselves is a 403: someone else judges it."""
         report = await self.repo.lock_report(report_id)
@@ -184,9 +210,13 @@ class ModerationService:
         unhidden = False
         if status == "dismissed" and not await self.repo.open_reports_against(report.reported_user_id, report.id):
             unhidden = await self.repo.set_hidden(report.reported_user_id, False)
-        await self.repo.audit("report_resolved", actor_id=moderator_id, target_user_id=report.reported_user_id,
-                              report_id=report.id, details={"status": status, "previous_status": previous,
-                                                            "note": note, "unhid_user": unhidden})
+        await self.repo.audit(
+            "report_resolved",
+            actor_id=moderator_id,
+            target_user_id=report.reported_user_id,
+            report_id=report.id,
+            details={"status": status, "previous_status": previous, "note": note, "unhid_user": unhidden},
+        )
         log.info("report %s set to %s by moderator %s", report.id, status, moderator_id)
         row = await self.repo.report_with_user(report.id)
         assert row is not None  # locked and updated above
@@ -208,13 +238,22 @@ class ModerationService:
         await self.auth.revoke_all_sessions(user_id, "banned")
         closed = await self.repo.close_open_reports(user_id, moderator_id, f"User banned: {reason}")
         ended = await self.repo.end_all_matches(user_id, moderator_id, "banned")
-        await self.repo.audit("user_banned", actor_id=moderator_id, target_user_id=user_id, details={
-            "reason": reason, "already_banned": not newly, "reports_closed": [str(r) for r in closed],
-            "matches_ended": [str(match_id) for match_id, _ in ended]})
+        await self.repo.audit(
+            "user_banned",
+            actor_id=moderator_id,
+            target_user_id=user_id,
+            details={
+                "reason": reason,
+                "already_banned": not newly,
+                "reports_closed": [str(r) for r in closed],
+                "matches_ended": [str(match_id) for match_id, _ in ended],
+            },
+        )
         return [Removal(match_id, [user_id, other]) for match_id, other in ended]
 
-    async def audit(self, moderator_id: uuid.UUID, action: str | None, target_user_id: uuid.UUID | None,
-                    limit: int, offset: int) -> tuple[list[AuditEntry], int | None]:
+    async def audit(
+        self, moderator_id: uuid.UUID, action: str | None, target_user_id: uuid.UUID | None, limit: int, offset: int
+    ) -> tuple[list[AuditEntry], int | None]:
         rows = await self.repo.list_audit(moderator_id, action, target_user_id, limit + 1, offset)
         entries = [AuditEntry.model_validate(row, from_attributes=True) for row in rows[:limit]]
         return entries, (offset + limit if len(rows) > limit else None)

@@ -6,6 +6,7 @@ references their keys; both would be full scans without these indexes.
 Revision ID: 0002
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002"

@@ -8,6 +8,7 @@ The FeedRanker re-reads, every few seconds, only the users whose profile, accoun
 or interests changed after a watermark; these indexes keep that a range scan, not a
 sequential scan of every table.
 """
+
 from alembic import op
 
 revision = "0003"

@@ -3,8 +3,9 @@
 Revision ID: 0006
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0001"
@@ -13,8 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("subscriptions", sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False,
-                                             server_default=sa.false()))
+    op.add_column(
+        "subscriptions", sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:

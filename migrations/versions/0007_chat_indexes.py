@@ -4,6 +4,7 @@ every lookup by match; one index fewer to maintain on each message insert)
 Revision ID: 0007
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0007"

@@ -7,8 +7,9 @@ Auto-hiding after reports counts only reporters who could have met the person: a
 or ended) or a feed impression. Every moderation action, automatic hiding included, leaves an
 audit row written in the same transaction as the action.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
@@ -20,11 +21,18 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "feed_impressions",
-        sa.Column("viewer_id", sa.UUID(), sa.ForeignKey("users.id", ondelete="CASCADE",
-                                                        name="fk_feed_impressions_viewer_id_users"), nullable=False),
-        sa.Column("candidate_id", sa.UUID(), sa.ForeignKey("users.id", ondelete="CASCADE",
-                                                           name="fk_feed_impressions_candidate_id_users"),
-                  nullable=False),
+        sa.Column(
+            "viewer_id",
+            sa.UUID(),
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_feed_impressions_viewer_id_users"),
+            nullable=False,
+        ),
+        sa.Column(
+            "candidate_id",
+            sa.UUID(),
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_feed_impressions_candidate_id_users"),
+            nullable=False,
+        ),
         sa.Column("first_shown_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("viewer_id", "candidate_id", name="pk_feed_impressions"),
     )
@@ -36,11 +44,13 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("target_user_id", sa.UUID(), nullable=True),
         sa.Column("report_id", sa.UUID(), nullable=True),
-        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"),
-                  nullable=False),
+        sa.Column(
+            "details", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint("action IN ('report_resolved', 'user_banned', 'user_auto_hidden')",
-                           name="ck_moderation_audit_action"),
+        sa.CheckConstraint(
+            "action IN ('report_resolved', 'user_banned', 'user_auto_hidden')", name="ck_moderation_audit_action"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_moderation_audit"),
     )
     op.create_index("ix_moderation_audit_created", "moderation_audit", ["created_at", "id"])

@@ -25,14 +25,19 @@ async def test_a_request_past_the_per_address_cap_answers_429_while_others_go_th
     async with app_with(http_max_inflight_per_address=1) as app:
         async with client_at(app, "198.51.100.7") as slow, client_at(app, "198.51.100.8") as other:
             body = TrickledBody()
-            held = asyncio.create_task(slow.post("/api/v1/auth/send-otp", content=body,
-                                                 headers={"content-type": "application/json"}))
+            held = asyncio.create_task(
+                slow.post("/api/v1/auth/send-otp", content=body, headers={"content-type": "application/json"})
+            )
             await body.started.wait()
             refused = await slow.get("/health")
             assert refused.status_code == 429
-            assert refused.json() == {"success": False, "error": {
-                "code": "too_many_concurrent_requests",
-                "message": "Too many requests in progress from this network; retry shortly"}}
+            assert refused.json() == {
+                "success": False,
+                "error": {
+                    "code": "too_many_concurrent_requests",
+                    "message": "Too many requests in progress from this network; retry shortly",
+                },
+            }
             assert (await other.get("/health")).status_code != 429
             body.release.set()
             await held

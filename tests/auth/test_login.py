@@ -30,8 +30,10 @@ async def test_numbers_are_e164_as_the_schema_says(client, settings):
 async def test_an_invalid_number_is_a_422_in_the_error_envelope(client):
     response = await client.post("/api/v1/auth/send-otp", json={"phone_number": "+1999555012"})
     assert response.status_code == 422
-    assert response.json() == {"success": False, "error": {
-        "code": "invalid_phone_number", "message": response.json()["error"]["message"]}}
+    assert response.json() == {
+        "success": False,
+        "error": {"code": "invalid_phone_number", "message": response.json()["error"]["message"]},
+    }
 
 
 async def test_only_an_hmac_of_the_code_is_stored(client, settings, db):
@@ -54,8 +56,11 @@ async def test_verify_creates_the_user_and_returns_tokens_with_the_required_clai
 async def test_verify_response_has_the_seed_shape(client, settings):
     phone = new_phone()
     await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})
-    body = (await client.post("/api/v1/auth/verify-otp", json={
-        "phone_number": phone, "otp": last_code(settings.sms_outbox, phone)})).json()
+    body = (
+        await client.post(
+            "/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone)}
+        )
+    ).json()
     assert body["success"] is True and body["expires_in"] == 86400
     assert body["user"]["phone_number"] == phone and body["user"]["is_verified"] is True
     assert body["token"] and body["refresh_token"]
@@ -109,8 +114,9 @@ async def test_parallel_wrong_guesses_cannot_pass_the_cap(client, settings, db):
     await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})
     code = last_code(settings.sms_outbox, phone)
     guesses = [f"{(int(code) + i) % 1_000_000:06d}" for i in range(1, 21)]
-    results = await asyncio.gather(*[
-        client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": g}) for g in guesses])
+    results = await asyncio.gather(
+        *[client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": g}) for g in guesses]
+    )
     assert all(r.status_code in (400, 429) for r in results)
     assert await db.fetchval("SELECT sum(attempts) FROM otp_challenges WHERE phone_number = $1", phone) <= 5
 

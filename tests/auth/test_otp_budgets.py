@@ -18,8 +18,11 @@ async def _send(app, address: str, number: str):
 
 
 def _refused(response, code: str) -> bool:
-    return (response.status_code == 429 and response.json()["error"]["code"] == code
-            and 0 < int(response.headers["Retry-After"]) <= 3600)
+    return (
+        response.status_code == 429
+        and response.json()["error"]["code"] == code
+        and 0 < int(response.headers["Retry-After"]) <= 3600
+    )
 
 
 async def test_one_address_gets_ten_codes_an_hour_and_another_address_still_gets_its_own(app_with):
@@ -48,8 +51,9 @@ async def test_a_block_of_numbers_has_its_own_budget_whatever_the_address(app_wi
 
 async def test_the_service_texts_at_most_the_global_budget_an_hour(app_with):
     async with app_with(rate_otp_global_per_hour=2) as app:
-        sent = [(await _send(app, f"198.51.100.{i}", n)).status_code
-                for i, n in ((1, "+12025550101"), (2, "+14155550101"))]
+        sent = [
+            (await _send(app, f"198.51.100.{i}", n)).status_code for i, n in ((1, "+12025550101"), (2, "+14155550101"))
+        ]
         refused = await _send(app, "198.51.100.3", "+16135550100")
     assert sent == [200, 200] and _refused(refused, "otp_global_limit")
 
@@ -81,8 +85,9 @@ async def test_failed_verifications_from_one_address_do_not_block_a_login_from_a
         login = await user.post(VERIFY, json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone)})
         phone = new_phone()
         await attacker.post(SEND, json={"phone_number": phone})
-        blocked = await attacker.post(VERIFY, json={"phone_number": phone,
-                                                    "otp": last_code(settings.sms_outbox, phone)})
+        blocked = await attacker.post(
+            VERIFY, json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone)}
+        )
     assert login.status_code == 200 and _refused(blocked, "too_many_attempts")
     assert "network" in blocked.json()["error"]["message"]
 

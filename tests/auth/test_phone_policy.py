@@ -11,14 +11,17 @@ SEND, VERIFY = "/api/v1/auth/send-otp", "/api/v1/auth/verify-otp"
 GB_MOBILE = "+447400123456"
 
 
-@pytest.mark.parametrize("number, region", [
-    ("+19002345678", "US"),   # premium rate
-    ("+18002345678", "US"),   # toll-free
-    ("+33884012345", "FR"),   # shared cost
-    ("+447012345678", "GB"),  # personal ("follow-me") number
-    ("+445612345678", "GB"),  # VoIP
-    ("+441212345678", "GB"),  # landline only
-])
+@pytest.mark.parametrize(
+    "number, region",
+    [
+        ("+19002345678", "US"),  # premium rate
+        ("+18002345678", "US"),  # toll-free
+        ("+33884012345", "FR"),  # shared cost
+        ("+447012345678", "GB"),  # personal ("follow-me") number
+        ("+445612345678", "GB"),  # VoIP
+        ("+441212345678", "GB"),  # landline only
+    ],
+)
 async def test_numbers_that_cannot_or_should_not_get_a_text_are_refused_with_a_422(client_with, number, region):
     async with client_with(sms_allowed_countries=f"US,{region}") as http:
         response = await http.post(SEND, json={"phone_number": number})

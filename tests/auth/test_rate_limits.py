@@ -34,8 +34,9 @@ async def test_failed_verifications_are_limited_per_ip_but_successes_are_not(cli
         await client.post("/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": "999999"})
     phone = new_phone()
     await client.post("/api/v1/auth/send-otp", json={"phone_number": phone})
-    blocked = await client.post("/api/v1/auth/verify-otp",
-                                json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone)})
+    blocked = await client.post(
+        "/api/v1/auth/verify-otp", json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone)}
+    )
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers
 
 

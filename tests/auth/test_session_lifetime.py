@@ -43,8 +43,9 @@ async def test_an_access_token_of_a_session_past_its_maximum_age_is_refused(clie
     assert me.status_code == 401 and me.json()["error"]["code"] == "session_expired"
 
 
-async def test_an_expired_refresh_tells_the_sessions_sockets_after_the_revocation_commits(app, client, settings,
-                                                                                         db, monkeypatch):
+async def test_an_expired_refresh_tells_the_sessions_sockets_after_the_revocation_commits(
+    app, client, settings, db, monkeypatch
+):
     user = await login(client, settings.sms_outbox)
     await age_sessions(db, settings.session_max_age_s + 1)
     heard = []

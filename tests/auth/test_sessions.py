@@ -22,11 +22,9 @@ async def test_refresh_returns_a_new_access_and_refresh_token(client, settings):
 
 async def test_a_rotated_refresh_token_presented_again_ends_the_whole_session(client, settings):
     user = await login(client, settings.sms_outbox)
-    first = await client.post("/api/v1/auth/refresh-token",
-                              headers={"Authorization": f"Bearer {user.refresh_token}"})
+    first = await client.post("/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {user.refresh_token}"})
     new = first.json()
-    replay = await client.post("/api/v1/auth/refresh-token",
-                               headers={"Authorization": f"Bearer {user.refresh_token}"})
+    replay = await client.post("/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {user.refresh_token}"})
     assert replay.status_code == 401 and replay.json()["error"]["code"] == "refresh_token_reused"
     after = await client.post("/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {new['refresh_token']}"})
     assert after.status_code == 401
@@ -39,8 +37,7 @@ async def test_logout_kills_both_the_access_and_the_refresh_token(client, settin
     out = await client.post("/api/v1/auth/logout", headers=user.headers)
     assert out.status_code == 200 and out.json() == {"success": True, "message": "Logged out successfully"}
     assert (await client.get("/api/v1/profile/me", headers=user.headers)).status_code == 401
-    refresh = await client.post("/api/v1/auth/refresh-token",
-                                headers={"Authorization": f"Bearer {user.refresh_token}"})
+    refresh = await client.post("/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {user.refresh_token}"})
     assert refresh.status_code == 401
 
 
@@ -66,8 +63,16 @@ async def test_an_access_token_is_not_a_refresh_token(client, settings):
 
 def _forge(settings, user_id, session_id, **changes) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "sid": str(session_id), "jti": "x", "type": "access", "iat": now,
-              "exp": now + 60, "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    claims = {
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "jti": "x",
+        "type": "access",
+        "iat": now,
+        "exp": now + 60,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
     claims.update(changes)
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
@@ -75,9 +80,20 @@ def _forge(settings, user_id, session_id, **changes) -> str:
 async def test_missing_malformed_expired_and_unsigned_tokens_are_refused(client, settings):
     user = await login(client, settings.sms_outbox)
     sid = jwt.decode(user.token, options={"verify_signature": False})["sid"]
-    none_alg = jwt.encode({"sub": str(user.id), "sid": sid, "jti": "x", "type": "access",
-                           "iat": int(time.time()), "exp": int(time.time()) + 60, "iss": settings.jwt_issuer,
-                           "aud": settings.jwt_audience}, key=None, algorithm="none")
+    none_alg = jwt.encode(
+        {
+            "sub": str(user.id),
+            "sid": sid,
+            "jti": "x",
+            "type": "access",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+        },
+        key=None,
+        algorithm="none",
+    )
     cases = {
         "missing": {},
         "not bearer": {"Authorization": f"Basic {user.token}"},

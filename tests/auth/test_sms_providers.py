@@ -19,9 +19,14 @@ def fake_twilio():
 
 @pytest.fixture
 async def twilio_client(client_with, fake_twilio):
-    async with client_with(sms_provider="twilio", twilio_account_sid="AC" + "1" * 32,
-                           twilio_auth_token="secret-token", twilio_phone_number="+15005550006",
-                           twilio_api_base=fake_twilio.base_url, sms_outbox=None) as http:
+    async with client_with(
+        sms_provider="twilio",
+        twilio_account_sid="AC" + "1" * 32,
+        twilio_auth_token="secret-token",
+        twilio_phone_number="+15005550006",
+        twilio_api_base=fake_twilio.base_url,
+        sms_outbox=None,
+    ) as http:
         yield http
 
 

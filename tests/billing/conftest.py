@@ -20,5 +20,10 @@ def stripe_api() -> FakeStripe:
 
 @pytest.fixture
 def settings(settings, stripe_api):
-    return settings.model_copy(update={"stripe_secret_key": "sk_test_fake123", "stripe_api_base": stripe_api.url,
-                                       "stripe_webhook_secret": WEBHOOK_SECRET})
+    return settings.model_copy(
+        update={
+            "stripe_secret_key": "sk_test_fake123",
+            "stripe_api_base": stripe_api.url,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+        }
+    )

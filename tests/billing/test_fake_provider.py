@@ -51,5 +51,11 @@ async def test_webhook_is_404_without_stripe(client):
 
 def test_production_refuses_to_start_without_a_stripe_key():
     with pytest.raises(ValueError, match="STRIPE_SECRET_KEY"):
-        Settings(app_env="production", jwt_secret="x" * 40, sms_provider="twilio",
-                 database_url="postgresql://db/x", redis_url="redis://r/0", stripe_secret_key="")
+        Settings(
+            app_env="production",
+            jwt_secret="x" * 40,
+            sms_provider="twilio",
+            database_url="postgresql://db/x",
+            redis_url="redis://r/0",
+            stripe_secret_key="",
+        )

@@ -101,8 +101,11 @@ async def test_payment_method_stripe_does_not_know_is_422(client, settings, db):
 async def test_payment_method_other_than_card_is_rejected(client, settings, stripe_api):
     user = await login(client, settings.sms_outbox)
 
-    response = await client.post("/api/v1/billing/subscribe", headers=user.headers,
-                                 json={"plan_id": "premium_monthly", "payment_method": {"type": "iou", "token": "x1"}})
+    response = await client.post(
+        "/api/v1/billing/subscribe",
+        headers=user.headers,
+        json={"plan_id": "premium_monthly", "payment_method": {"type": "iou", "token": "x1"}},
+    )
 
     assert response.status_code == 422
     assert stripe_api.requests == []
@@ -131,9 +134,10 @@ async def test_two_simultaneous_subscribes_charge_once(client, settings, db, str
 
 
 async def test_subscribe_requires_a_logged_in_user(client, stripe_api):
-    response = await client.post("/api/v1/billing/subscribe",
-                                 json={"plan_id": "premium_monthly",
-                                       "payment_method": {"type": "card", "token": "tok_visa"}})
+    response = await client.post(
+        "/api/v1/billing/subscribe",
+        json={"plan_id": "premium_monthly", "payment_method": {"type": "card", "token": "tok_visa"}},
+    )
 
     assert response.status_code == 401
     assert stripe_api.requests == []

@@ -8,8 +8,11 @@ from tests.fakes.stripe_api import sign
 
 
 async def post_event(client, payload: bytes, secret: str = WEBHOOK_SECRET):
-    return await client.post("/api/v1/billing/webhook", content=payload,
-                             headers={"Stripe-Signature": sign(payload, secret), "Content-Type": "application/json"})
+    return await client.post(
+        "/api/v1/billing/webhook",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, secret), "Content-Type": "application/json"},
+    )
 
 
 async def subscribed(client, settings, db):
@@ -47,8 +50,9 @@ async def test_payment_trouble_reported_by_stripe_suspends_premium(app, client, 
     user, provider_id = await subscribed(client, settings, db)
     stripe_api.subscriptions[provider_id]["status"] = "past_due"
 
-    response = await post_event(client, stripe_api.event("customer.subscription.updated",
-                                                         stripe_api.subscriptions[provider_id]))
+    response = await post_event(
+        client, stripe_api.event("customer.subscription.updated", stripe_api.subscriptions[provider_id])
+    )
 
     assert response.status_code == 200
     assert await db.fetchval("SELECT status FROM subscriptions WHERE user_id = $1", user.id) == "past_due"
@@ -71,8 +75,9 @@ async def test_paid_subscription_missing_locally_is_recorded_from_its_event(app,
     user, provider_id = await subscribed(client, settings, db)
     await db.execute("DELETE FROM subscriptions")  # as if the request died after Stripe said yes
 
-    response = await post_event(client, stripe_api.event("customer.subscription.updated",
-                                                         stripe_api.subscriptions[provider_id]))
+    response = await post_event(
+        client, stripe_api.event("customer.subscription.updated", stripe_api.subscriptions[provider_id])
+    )
 
     assert response.status_code == 200
     row = await db.fetchrow("SELECT * FROM subscriptions WHERE provider_subscription_id = $1", provider_id)
@@ -90,8 +95,9 @@ async def test_unrelated_event_is_acknowledged_and_ignored(client, db, stripe_ap
 
 
 async def test_event_about_a_subscription_stripe_does_not_have_is_acknowledged(client, db, stripe_api):
-    payload = stripe_api.event("customer.subscription.updated",
-                               {"id": "sub_unknown", "object": "subscription", "status": "active"})
+    payload = stripe_api.event(
+        "customer.subscription.updated", {"id": "sub_unknown", "object": "subscription", "status": "active"}
+    )
 
     response = await post_event(client, payload)
 

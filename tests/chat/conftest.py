@@ -29,8 +29,11 @@ class Live:
 
 
 async def start_server(app) -> tuple[uvicorn.Server, asyncio.Task, int]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
-                                           ws_ping_interval=5, ws_ping_timeout=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", ws_ping_interval=5, ws_ping_timeout=5
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -80,7 +83,8 @@ async def replicas(settings):
 async def make_match(db, a: TestUser, b: TestUser, active: bool = True) -> uuid.UUID:
     user1, user2 = canonical_pair(a.id, b.id)
     return await db.fetchval(
-        "INSERT INTO matches (user1_id, user2_id, is_active) VALUES ($1, $2, $3) RETURNING id", user1, user2, active)
+        "INSERT INTO matches (user1_id, user2_id, is_active) VALUES ($1, $2, $3) RETURNING id", user1, user2, active
+    )
 
 
 async def pair(live_or_client, outbox, db) -> tuple[TestUser, TestUser, uuid.UUID]:

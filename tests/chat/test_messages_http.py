@@ -9,8 +9,9 @@ from tests.factories import login
 
 
 async def send(client, user, match_id, content="hi", **extra):
-    return await client.post("/api/v1/messages/send", headers=user.headers,
-                             json={"match_id": str(match_id), "content": content, **extra})
+    return await client.post(
+        "/api/v1/messages/send", headers=user.headers, json={"match_id": str(match_id), "content": content, **extra}
+    )
 
 
 async def test_send_persists_the_message_and_answers_with_its_seq(client, settings, db):
@@ -29,8 +30,9 @@ async def test_send_persists_the_message_and_answers_with_its_seq(client, settin
 
 async def test_both_participants_share_one_sequence(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
-    seqs = [(await send(client, user, match_id, f"m{i}")).json()["message"]["seq"]
-            for i, user in enumerate([a, b, a, b])]
+    seqs = [
+        (await send(client, user, match_id, f"m{i}")).json()["message"]["seq"] for i, user in enumerate([a, b, a, b])
+    ]
     assert seqs == [1, 2, 3, 4]
 
 
@@ -64,8 +66,7 @@ async def test_a_stranger_gets_404_for_send_read_and_mark_read(client, settings,
     stranger = await login(client, settings.sms_outbox)
     sent = await send(client, stranger, match_id)
     read = await client.get(f"/api/v1/messages/conversations/{match_id}", headers=stranger.headers)
-    marked = await client.post("/api/v1/messages/mark-read", headers=stranger.headers,
-                               json={"match_id": str(match_id)})
+    marked = await client.post("/api/v1/messages/mark-read", headers=stranger.headers, json={"match_id": str(match_id)})
     assert [r.status_code for r in (sent, read, marked)] == [404, 404, 404]
     assert sent.json()["error"]["code"] == "match_not_found"
     missing = await send(client, a, uuid.uuid4())
@@ -97,8 +98,15 @@ async def test_a_block_in_either_direction_answers_like_an_ended_match(client, s
 async def test_content_rules_are_422(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     too_long = "x" * (settings.message_max_chars + 1)
-    cases = [("", "text"), ("   ", "text"), (too_long, "text"), ("http://example.com/a.jpg", "photo"),
-             ("not a url", "gif"), ("https://", "photo"), ("javascript:alert(1)", "gif")]
+    cases = [
+        ("", "text"),
+        ("   ", "text"),
+        (too_long, "text"),
+        ("http://example.com/a.jpg", "photo"),
+        ("not a url", "gif"),
+        ("https://", "photo"),
+        ("javascript:alert(1)", "gif"),
+    ]
     for content, kind in cases:
         response = await send(client, a, match_id, content, message_type=kind)
         assert response.status_code == 422, (content[:20], kind, response.text)
@@ -135,22 +143,24 @@ async def test_conversation_returns_the_newest_page_in_chronological_order(clien
     body = page.json()
     assert [m["content"] for m in body["messages"]] == ["m4", "m5", "m6"] and body["has_more"] is True
     assert {"id", "sender_id", "content", "sent_at", "is_read", "seq"} <= body["messages"][0].keys()
-    older = await client.get(f"/api/v1/messages/conversations/{match_id}",
-                             params={"limit": 3, "before": ids[4]}, headers=a.headers)
+    older = await client.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"limit": 3, "before": ids[4]}, headers=a.headers
+    )
     assert [m["content"] for m in older.json()["messages"]] == ["m1", "m2", "m3"]
-    oldest = await client.get(f"/api/v1/messages/conversations/{match_id}",
-                              params={"limit": 3, "before": ids[1]}, headers=a.headers)
+    oldest = await client.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"limit": 3, "before": ids[1]}, headers=a.headers
+    )
     assert [m["content"] for m in oldest.json()["messages"]] == ["m0"] and oldest.json()["has_more"] is False
 
 
 async def test_after_returns_what_arrived_since_a_message_for_catch_up(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     ids = [(await send(client, a, match_id, f"m{i}")).json()["message"]["id"] for i in range(5)]
-    caught = await client.get(f"/api/v1/messages/conversations/{match_id}",
-                              params={"after": ids[1], "limit": 2}, headers=b.headers)
+    caught = await client.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"after": ids[1], "limit": 2}, headers=b.headers
+    )
     assert [m["content"] for m in caught.json()["messages"]] == ["m2", "m3"] and caught.json()["has_more"] is True
-    rest = await client.get(f"/api/v1/messages/conversations/{match_id}", params={"after": ids[3]},
-                            headers=b.headers)
+    rest = await client.get(f"/api/v1/messages/conversations/{match_id}", params={"after": ids[3]}, headers=b.headers)
     assert [m["content"] for m in rest.json()["messages"]] == ["m4"] and rest.json()["has_more"] is False
 
 
@@ -158,14 +168,18 @@ async def test_before_accepts_a_timestamp(client, settings, db):
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     for i in range(3):
         await send(client, a, match_id, f"m{i}")
-    await db.execute("UPDATE messages SET sent_at = now() - interval '1 hour' WHERE seq = 1 AND match_id = $1",
-                     match_id)
-    page = await client.get(f"/api/v1/messages/conversations/{match_id}",
-                            params={"before": "2000-01-01T00:00:00Z"}, headers=a.headers)
+    await db.execute(
+        "UPDATE messages SET sent_at = now() - interval '1 hour' WHERE seq = 1 AND match_id = $1", match_id
+    )
+    page = await client.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"before": "2000-01-01T00:00:00Z"}, headers=a.headers
+    )
     assert page.json()["messages"] == []
-    recent = await client.get(f"/api/v1/messages/conversations/{match_id}",
-                              params={"before": (await db.fetchval("SELECT (now() - interval '30 minutes')::text"))},
-                              headers=a.headers)
+    recent = await client.get(
+        f"/api/v1/messages/conversations/{match_id}",
+        params={"before": (await db.fetchval("SELECT (now() - interval '30 minutes')::text"))},
+        headers=a.headers,
+    )
     assert [m["content"] for m in recent.json()["messages"]] == ["m0"]
 
 
@@ -183,8 +197,9 @@ async def test_a_message_id_from_another_conversation_is_not_a_cursor(client, se
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     c, d, other_match = await pair(client, settings.sms_outbox, db)
     foreign = (await send(client, c, other_match, "elsewhere")).json()["message"]["id"]
-    response = await client.get(f"/api/v1/messages/conversations/{match_id}", params={"after": foreign},
-                                headers=a.headers)
+    response = await client.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"after": foreign}, headers=a.headers
+    )
     assert response.status_code == 404
 
 
@@ -195,8 +210,9 @@ async def test_mark_read_marks_only_the_other_participants_unread_messages(clien
     await send(client, b, match_id, "from b")
     response = await client.post("/api/v1/messages/mark-read", headers=b.headers, json={"match_id": str(match_id)})
     assert response.status_code == 200 and response.json() == {"success": True, "marked_count": 3}
-    rows = await db.fetch("SELECT sender_id, is_read, read_at IS NOT NULL AS stamped FROM messages "
-                          "WHERE match_id = $1", match_id)
+    rows = await db.fetch(
+        "SELECT sender_id, is_read, read_at IS NOT NULL AS stamped FROM messages WHERE match_id = $1", match_id
+    )
     assert all(r["is_read"] and r["stamped"] for r in rows if r["sender_id"] == a.id)
     assert not any(r["is_read"] for r in rows if r["sender_id"] == b.id)
     again = await client.post("/api/v1/messages/mark-read", headers=b.headers, json={"match_id": str(match_id)})
@@ -207,7 +223,10 @@ async def test_mark_read_with_ids_marks_only_those_and_ignores_own_messages(clie
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     theirs = [(await send(client, a, match_id, f"a{i}")).json()["message"]["id"] for i in range(3)]
     mine = (await send(client, b, match_id, "b")).json()["message"]["id"]
-    response = await client.post("/api/v1/messages/mark-read", headers=b.headers,
-                                 json={"match_id": str(match_id), "message_ids": [theirs[0], mine]})
+    response = await client.post(
+        "/api/v1/messages/mark-read",
+        headers=b.headers,
+        json={"match_id": str(match_id), "message_ids": [theirs[0], mine]},
+    )
     assert response.json()["marked_count"] == 1
     assert await db.fetchval("SELECT count(*) FROM messages WHERE is_read") == 1

@@ -22,7 +22,7 @@ class Published:
         self.redis = aioredis.from_url(redis_url, decode_responses=True)
         self.pubsub = self.redis.pubsub()
 
-    async def __aenter__(self) -> "Published":
+    async def __aenter__(self) -> Published:
         await self.pubsub.psubscribe("ev:user:*")
         await self.pubsub.get_message(timeout=1)
         return self

@@ -13,8 +13,11 @@ from models import canonical_pair
 async def _match(db) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     a, b = uuid.uuid4(), uuid.uuid4()
     for user in (a, b):
-        await db.execute("INSERT INTO users (id, phone_number, is_verified) VALUES ($1, $2, true)",
-                         user, f"+1202555{uuid.uuid4().int % 10_000:04d}")
+        await db.execute(
+            "INSERT INTO users (id, phone_number, is_verified) VALUES ($1, $2, true)",
+            user,
+            f"+1202555{uuid.uuid4().int % 10_000:04d}",
+        )
     user1, user2 = canonical_pair(a, b)
     match_id = await db.fetchval("INSERT INTO matches (user1_id, user2_id) VALUES ($1, $2) RETURNING id", user1, user2)
     return a, b, match_id
@@ -23,7 +26,8 @@ async def _match(db) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
 async def _send(app, match_id, sender, content, client_message_id=None):
     async with app.state.resources.sessionmaker() as session:
         return await ChatRepository(session, app.state.resources.pg).claim_and_insert(
-            match_id, sender, content, "text", client_message_id)
+            match_id, sender, content, "text", client_message_id
+        )
 
 
 async def test_concurrent_sends_take_consecutive_seqs_without_gaps_or_duplicates(app, db):
@@ -50,7 +54,8 @@ async def test_inside_a_unit_of_work_the_send_is_undone_by_its_rollback(app, db)
     async with app.state.resources.sessionmaker() as session:
         await session.connection()  # the request's transaction is open (as after loading the caller)
         seq, other, message = await ChatRepository(session, app.state.resources.pg).claim_and_insert(
-            match_id, a, "not kept", "text", None)
+            match_id, a, "not kept", "text", None
+        )
         assert (seq, other, message.content) == (1, b, "not kept")
         await session.rollback()
     assert await db.fetchval("SELECT count(*) FROM messages WHERE match_id = $1", match_id) == 0

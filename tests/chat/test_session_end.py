@@ -77,8 +77,9 @@ async def test_a_ban_ends_every_socket_of_the_user_with_reason_banned(live, sett
     bob, bystander = await make_member(live.http, live.outbox), await make_member(live.http, live.outbox)
     first, second, other = await connect(live, bob), await connect(live, bob), await connect(live, bystander)
     sockets.append(other)
-    banned = await live.http.post(f"/api/v1/moderation/users/{bob.id}/ban", headers=mod.headers,
-                                  json={"reason": "scam"})
+    banned = await live.http.post(
+        f"/api/v1/moderation/users/{bob.id}/ban", headers=mod.headers, json={"reason": "scam"}
+    )
     assert banned.status_code == 200
     for sock in (first, second):
         assert (await sock.next("session_ended"))["data"]["reason"] == "banned"
@@ -90,8 +91,9 @@ async def test_a_revocation_never_announced_is_caught_before_the_next_send(live_
     async with live_with(ws_session_cache_s=0, ws_session_recheck_s=60) as live:
         alice, bob, match_id = await pair(live, live.outbox, db)
         sock = await connect(live, alice)
-        await db.execute("UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'logout' WHERE id = $1",
-                         session_id(alice))
+        await db.execute(
+            "UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'logout' WHERE id = $1", session_id(alice)
+        )
         await sock.send("send_message", {"match_id": str(match_id), "content": "after logout"})
         assert (await sock.next())["event"] == "session_ended"
         assert await closed_with(sock) == 4401
@@ -102,8 +104,10 @@ async def test_a_revocation_never_announced_is_caught_by_the_periodic_recheck(li
     async with live_with(ws_session_recheck_s=0.2) as live:
         user, other = await two_sessions(live)
         idle, staying = await connect(live, user), await connect(live, other)
-        await db.execute("UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'refresh_reuse' "
-                         "WHERE id = $1", session_id(user))
+        await db.execute(
+            "UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'refresh_reuse' WHERE id = $1",
+            session_id(user),
+        )
         assert (await idle.next("session_ended"))["data"]["reason"] == "refresh_reuse"
         assert await closed_with(idle) == 4401
         await assert_pong(staying)
@@ -131,5 +135,6 @@ async def test_nothing_queued_for_a_session_is_delivered_after_it_ends(live, db,
     conn.end_session("logout")
     assert [conn.outbox.get_nowait() for _ in range(conn.outbox.qsize())][:2] == [
         '{"event":"session_ended","data":{"reason":"logout","message":"' + ENDED + '"}}',
-        '{"event":"error","data":{"code":"session_ended","reason":"logout","message":"' + ENDED + '"}}']
+        '{"event":"error","data":{"code":"session_ended","reason":"logout","message":"' + ENDED + '"}}',
+    ]
     await sock.close()

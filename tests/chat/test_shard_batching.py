@@ -8,8 +8,7 @@ from deployments.chat.service import ChatRealtime
 from tests.chat.conftest import pair
 
 
-async def test_a_burst_of_messages_reaches_the_shard_in_few_calls_and_in_order(app, client, settings, db,
-                                                                             monkeypatch):
+async def test_a_burst_of_messages_reaches_the_shard_in_few_calls_and_in_order(app, client, settings, db, monkeypatch):
     monkeypatch.setattr("deployments.chat.service.SHARD_BATCH_S", 2.0)  # the whole burst is one window
     a, b, match_id = await pair(client, settings.sms_outbox, db)
     shard = app.state.resources.get(Backends).match_shards.for_key(match_id).target
@@ -22,8 +21,11 @@ async def test_a_burst_of_messages_reaches_the_shard_in_few_calls_and_in_order(a
 
     shard.apply = counting_apply
     for i in range(8):
-        r = await client.post("/api/v1/messages/send", headers=(a if i % 2 else b).headers,
-                              json={"match_id": str(match_id), "content": f"m{i}"})
+        r = await client.post(
+            "/api/v1/messages/send",
+            headers=(a if i % 2 else b).headers,
+            json={"match_id": str(match_id), "content": f"m{i}"},
+        )
         assert r.status_code == 200
     await app.state.resources.get(ChatRealtime).drain()
     assert calls == [8]

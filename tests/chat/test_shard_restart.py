@@ -36,8 +36,9 @@ async def ray_live(ray_cluster, settings):
 
 
 async def send(live, user, match_id, content):
-    response = await live.http.post("/api/v1/messages/send", headers=user.headers,
-                                    json={"match_id": str(match_id), "content": content})
+    response = await live.http.post(
+        "/api/v1/messages/send", headers=user.headers, json={"match_id": str(match_id), "content": content}
+    )
     assert response.status_code == 200, response.text
     return response.json()["message"]
 
@@ -50,7 +51,9 @@ async def test_killing_the_match_shard_loses_no_acknowledged_message(ray_live, d
     sb = await connect(live, b)
     acked = [await send(live, a if i % 2 else b, match_id, f"m{i}") for i in range(6)]
     seen = [(await sb.next("new_message"))["data"]["message"] for _ in range(3)]  # b's only sees a's
-    await live.app.state.resources.get(ChatRealtime).drain()  # shard updates are coalesced per window: let this one land
+    await live.app.state.resources.get(
+        ChatRealtime
+    ).drain()  # shard updates are coalesced per window: let this one land
     before = await shard.stats.remote()
     await sb.close()  # b drops off (say, its gateway went away) ...
 
@@ -63,8 +66,9 @@ async def test_killing_the_match_shard_loses_no_acknowledged_message(ray_live, d
     assert [r["seq"] for r in rows] == list(range(1, 17))
     assert [str(r["id"]) for r in rows] == [m["id"] for m in acked]  # every acknowledged message, in order
 
-    caught = await live.http.get(f"/api/v1/messages/conversations/{match_id}",
-                                 params={"after": seen[-1]["id"]}, headers=b.headers)
+    caught = await live.http.get(
+        f"/api/v1/messages/conversations/{match_id}", params={"after": seen[-1]["id"]}, headers=b.headers
+    )
     missed = [m for m in acked if m["seq"] > seen[-1]["seq"]]
     assert [m["id"] for m in caught.json()["messages"]] == [m["id"] for m in missed]
 
@@ -84,7 +88,10 @@ async def test_typing_keeps_working_while_a_shard_restarts(ray_live, db, ray_clu
     sa, sb = await connect(live, a), await connect(live, b)
     ray_cluster.kill(ring.for_key(match_id), no_restart=False)
     await sa.send("typing_start", {"match_id": str(match_id)})
-    assert (await sb.next("user_typing"))["data"] == {"match_id": str(match_id), "user_id": str(a.id),
-                                                      "is_typing": True}
+    assert (await sb.next("user_typing"))["data"] == {
+        "match_id": str(match_id),
+        "user_id": str(a.id),
+        "is_typing": True,
+    }
     await sa.close()
     await sb.close()

@@ -13,8 +13,9 @@ from tests.factories import login
 
 
 async def http_send(live, user, match_id, content="hi", **extra):
-    response = await live.http.post("/api/v1/messages/send", headers=user.headers,
-                                    json={"match_id": str(match_id), "content": content, **extra})
+    response = await live.http.post(
+        "/api/v1/messages/send", headers=user.headers, json={"match_id": str(match_id), "content": content, **extra}
+    )
     assert response.status_code == 200, response.text
     return response.json()["message"]
 
@@ -77,8 +78,9 @@ async def test_a_banned_user_cannot_open_a_socket(live, db, sockets):
     assert (await sock.next())["data"]["code"] == "account_inactive"
 
 
-async def test_http_send_reaches_every_device_of_the_recipient_and_the_senders_other_devices(live, db, sockets,
-                                                                                            settings):
+async def test_http_send_reaches_every_device_of_the_recipient_and_the_senders_other_devices(
+    live, db, sockets, settings
+):
     settings.otp_resend_cooldown_s = 0
     a, b, match_id = await pair(live, live.outbox, db)
     b_phone, b_tablet = await connect(live, b), await connect(live, b)
@@ -191,8 +193,9 @@ async def test_http_mark_read_also_pushes_message_read(live, db, sockets):
     sa = await connect(live, a)
     sockets.append(sa)
     first = await http_send(live, a, match_id, "m0")
-    response = await live.http.post("/api/v1/messages/mark-read", headers=b.headers,
-                                    json={"match_id": str(match_id), "message_ids": [first["id"]]})
+    response = await live.http.post(
+        "/api/v1/messages/mark-read", headers=b.headers, json={"match_id": str(match_id), "message_ids": [first["id"]]}
+    )
     assert response.json()["marked_count"] == 1
     assert (await sa.next("message_read"))["data"]["message_ids"] == [first["id"]]
 
@@ -224,8 +227,10 @@ async def test_logout_closes_that_sessions_sockets_only(live, db, sockets, setti
     ending, staying = await connect(live, user), await connect(live, other_session)
     sockets.append(staying)
     assert (await live.http.post("/api/v1/auth/logout", headers=user.headers)).status_code == 200
-    assert (await ending.next()) == {"event": "session_ended", "data": {
-        "reason": "logout", "message": "This session has ended; log in again"}}
+    assert (await ending.next()) == {
+        "event": "session_ended",
+        "data": {"reason": "logout", "message": "This session has ended; log in again"},
+    }
     assert await closed_with(ending) == 4401
     await staying.send("ping")
     assert (await staying.next())["event"] == "pong"
@@ -256,9 +261,12 @@ async def test_events_from_a_blocked_user_are_not_delivered(live, db, sockets):
     assert (await sb.next("user_typing"))["data"]["is_typing"] is True
     await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", b.id, a.id)
     await live.app.state.resources.get(EventBus).pair_blocked(b.id, a.id)
-    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "x", "user": {"id": str(a.id)}})
-    await live.app.state.resources.get(EventBus).to_users([b.id], "user_typing",
-                                         {"match_id": str(match_id), "user_id": str(a.id), "is_typing": True})
+    await live.app.state.resources.get(EventBus).to_users(
+        [b.id], "new_match", {"match_id": "x", "user": {"id": str(a.id)}}
+    )
+    await live.app.state.resources.get(EventBus).to_users(
+        [b.id], "user_typing", {"match_id": str(match_id), "user_id": str(a.id), "is_typing": True}
+    )
     await live.app.state.resources.get(EventBus).to_users([b.id], "match_removed", {"match_id": str(match_id)})
     assert (await sb.next())["event"] == "match_removed"
     assert not [f for f in sb.seen if f["event"] == "new_match"]
@@ -273,8 +281,12 @@ async def test_match_removed_makes_the_replica_reread_blocks(live, db, sockets):
     await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", a.id, b.id)
     await live.app.state.resources.get(EventBus).to_users([b.id], "match_removed", {"match_id": str(match_id)})
     assert (await sb.next())["event"] == "match_removed"
-    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "y", "user": {"id": str(a.id)}})
-    await live.app.state.resources.get(EventBus).to_users([b.id], "new_match", {"match_id": "z", "user": {"id": "someone-else"}})
+    await live.app.state.resources.get(EventBus).to_users(
+        [b.id], "new_match", {"match_id": "y", "user": {"id": str(a.id)}}
+    )
+    await live.app.state.resources.get(EventBus).to_users(
+        [b.id], "new_match", {"match_id": "z", "user": {"id": "someone-else"}}
+    )
     assert (await sb.next())["data"]["match_id"] == "z"
 
 

@@ -28,18 +28,35 @@ DECLINE_ON_CHARGE = {"tok_chargeCustomerFail"}
 
 
 class StripeFailure(Exception):
-    def __init__(self, status: int, type_: str, message: str, code: str | None = None,
-                 param: str | None = None, decline_code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
+        decline_code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": {k: v for k, v in {
-            "type": type_, "message": message, "code": code, "param": param, "decline_code": decline_code,
-            "doc_url": f"https://stripe.com/docs/error-codes/{code}" if code else None}.items() if v}}
+        self.body = {
+            "error": {
+                k: v
+                for k, v in {
+                    "type": type_,
+                    "message": message,
+                    "code": code,
+                    "param": param,
+                    "decline_code": decline_code,
+                    "doc_url": f"https://stripe.com/docs/error-codes/{code}" if code else None,
+                }.items()
+                if v
+            }
+        }
 
 
 def card_declined() -> StripeFailure:
-    return StripeFailure(402, "card_error", "Your card was declined.", "card_declined",
-                         decline_code="generic_decline")
+    return StripeFailure(402, "card_error", "Your card was declined.", "card_declined", decline_code="generic_decline")
 
 
 @dataclass
@@ -67,11 +84,21 @@ class FakeStripe:
 
     # ---- helpers for tests ------------------------------------------------------------------
     def add_price(self, lookup_key: str, unit_amount: int, interval: str, currency: str = "usd") -> dict:
-        price = {"id": self.new_id("price"), "object": "price", "active": True, "currency": currency,
-                 "lookup_key": lookup_key, "unit_amount": unit_amount, "type": "recurring",
-                 "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
-                 "product": self.new_id("prod"), "livemode": False, "created": int(time.time()),
-                 "billing_scheme": "per_unit", "metadata": {}}
+        price = {
+            "id": self.new_id("price"),
+            "object": "price",
+            "active": True,
+            "currency": currency,
+            "lookup_key": lookup_key,
+            "unit_amount": unit_amount,
+            "type": "recurring",
+            "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
+            "product": self.new_id("prod"),
+            "livemode": False,
+            "created": int(time.time()),
+            "billing_scheme": "per_unit",
+            "metadata": {},
+        }
         self.prices[lookup_key] = price
         return price
 
@@ -113,27 +140,40 @@ class FakeStripe:
     def _get_prices(self, rest: list[str], params: dict) -> dict:
         keys = params.get("lookup_keys") or []
         data = [p for k, p in self.prices.items() if k in keys and p["active"]]
-        return {"object": "list", "data": data[: int(params.get("limit", 10))], "has_more": False,
-                "url": "/v1/prices"}
+        return {"object": "list", "data": data[: int(params.get("limit", 10))], "has_more": False, "url": "/v1/prices"}
 
     def _post_payment_methods(self, rest: list[str], params: dict) -> dict:
         if rest:  # /v1/payment_methods/{id}/attach
             return self._attach(rest[0], params["customer"])
         token = (params.get("card") or {}).get("token", "")
         if params.get("type") != "card" or not token.startswith("tok_"):
-            raise StripeFailure(400, "invalid_request_error", f"No such token: '{token}'", "resource_missing",
-                                param="card[token]")
-        pm = {"id": self.new_id("pm"), "object": "payment_method", "type": "card", "customer": None,
-              "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "country": "US"},
-              "billing_details": {}, "created": int(time.time()), "livemode": False, "metadata": {}}
+            raise StripeFailure(
+                400, "invalid_request_error", f"No such token: '{token}'", "resource_missing", param="card[token]"
+            )
+        pm = {
+            "id": self.new_id("pm"),
+            "object": "payment_method",
+            "type": "card",
+            "customer": None,
+            "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "country": "US"},
+            "billing_details": {},
+            "created": int(time.time()),
+            "livemode": False,
+            "metadata": {},
+        }
         self.payment_methods[pm["id"]] = {"object": pm, "token": token}
         return pm
 
     def _attach(self, pm_id: str, customer_id: str) -> dict:
         entry = self.payment_methods.get(pm_id)
         if entry is None:
-            raise StripeFailure(400, "invalid_request_error", f"No such PaymentMethod: '{pm_id}'",
-                                "resource_missing", param="payment_method")
+            raise StripeFailure(
+                400,
+                "invalid_request_error",
+                f"No such PaymentMethod: '{pm_id}'",
+                "resource_missing",
+                param="payment_method",
+            )
         self._customer(customer_id)
         if entry["token"] in DECLINE_ON_ATTACH:
             raise card_declined()
@@ -145,9 +185,15 @@ class FakeStripe:
             customer = self._customer(rest[0])
             customer["metadata"].update(params.get("metadata") or {})
             return customer
-        customer = {"id": self.new_id("cus"), "object": "customer", "created": int(time.time()),
-                    "livemode": False, "email": params.get("email"), "metadata": params.get("metadata") or {},
-                    "invoice_settings": {"default_payment_method": None}}
+        customer = {
+            "id": self.new_id("cus"),
+            "object": "customer",
+            "created": int(time.time()),
+            "livemode": False,
+            "email": params.get("email"),
+            "metadata": params.get("metadata") or {},
+            "invoice_settings": {"default_payment_method": None},
+        }
         self.customers[customer["id"]] = customer
         return customer
 
@@ -158,8 +204,9 @@ class FakeStripe:
 
     def _customer(self, customer_id: str) -> dict:
         if customer_id not in self.customers:
-            raise StripeFailure(400, "invalid_request_error", f"No such customer: '{customer_id}'",
-                                "resource_missing", param="customer")
+            raise StripeFailure(
+                400, "invalid_request_error", f"No such customer: '{customer_id}'", "resource_missing", param="customer"
+            )
         return self.customers[customer_id]
 
     def _post_subscriptions(self, rest: list[str], params: dict) -> dict:
@@ -169,8 +216,9 @@ class FakeStripe:
         price = next((p for p in self.prices.values() if p["id"] == params["items"][0]["price"]), None)
         pm = self.payment_methods.get(params.get("default_payment_method", ""))
         if price is None or pm is None or pm["object"]["customer"] != params["customer"]:
-            raise StripeFailure(400, "invalid_request_error", "The customer has no attached payment source",
-                                "resource_missing")
+            raise StripeFailure(
+                400, "invalid_request_error", "The customer has no attached payment source", "resource_missing"
+            )
         if pm["token"] in DECLINE_ON_CHARGE:
             raise card_declined()  # payment_behavior=error_if_incomplete: no subscription is created
         return self._new_subscription(params, price)
@@ -178,23 +226,52 @@ class FakeStripe:
     def _new_subscription(self, params: dict, price: dict) -> dict:
         now = int(time.time())
         sub_id = self.new_id("sub")
-        item = {"id": self.new_id("si"), "object": "subscription_item", "price": price, "quantity": 1,
-                "subscription": sub_id, "created": now, "metadata": {}, "current_period_start": now,
-                "current_period_end": period_end(now, price["recurring"]["interval"])}
-        sub = {"id": sub_id, "object": "subscription", "customer": params["customer"], "status": "active",
-               "cancel_at_period_end": False, "cancel_at": None, "canceled_at": None, "ended_at": None,
-               "collection_method": "charge_automatically", "currency": price["currency"], "created": now,
-               "start_date": now, "default_payment_method": params["default_payment_method"],
-               "latest_invoice": self.new_id("in"), "livemode": False, "metadata": params.get("metadata") or {},
-               "items": {"object": "list", "data": [item], "has_more": False, "total_count": 1,
-                         "url": f"/v1/subscription_items?subscription={sub_id}"}}
+        item = {
+            "id": self.new_id("si"),
+            "object": "subscription_item",
+            "price": price,
+            "quantity": 1,
+            "subscription": sub_id,
+            "created": now,
+            "metadata": {},
+            "current_period_start": now,
+            "current_period_end": period_end(now, price["recurring"]["interval"]),
+        }
+        sub = {
+            "id": sub_id,
+            "object": "subscription",
+            "customer": params["customer"],
+            "status": "active",
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "ended_at": None,
+            "collection_method": "charge_automatically",
+            "currency": price["currency"],
+            "created": now,
+            "start_date": now,
+            "default_payment_method": params["default_payment_method"],
+            "latest_invoice": self.new_id("in"),
+            "livemode": False,
+            "metadata": params.get("metadata") or {},
+            "items": {
+                "object": "list",
+                "data": [item],
+                "has_more": False,
+                "total_count": 1,
+                "url": f"/v1/subscription_items?subscription={sub_id}",
+            },
+        }
         self.subscriptions[sub_id] = sub
         return sub
 
     def _update_subscription(self, sub: dict, params: dict) -> dict:
         if str(params.get("cancel_at_period_end")).lower() == "true":
-            sub.update(cancel_at_period_end=True, canceled_at=int(time.time()),
-                       cancel_at=sub["items"]["data"][0]["current_period_end"])
+            sub.update(
+                cancel_at_period_end=True,
+                canceled_at=int(time.time()),
+                cancel_at=sub["items"]["data"][0]["current_period_end"],
+            )
         return sub
 
     def _get_subscriptions(self, rest: list[str], params: dict) -> dict:
@@ -207,22 +284,39 @@ class FakeStripe:
 
     def _subscription(self, sub_id: str) -> dict:
         if sub_id not in self.subscriptions:
-            raise StripeFailure(404, "invalid_request_error", f"No such subscription: '{sub_id}'",
-                                "resource_missing", param="id")
+            raise StripeFailure(
+                404, "invalid_request_error", f"No such subscription: '{sub_id}'", "resource_missing", param="id"
+            )
         return self.subscriptions[sub_id]
 
     # ---- events -----------------------------------------------------------------------------
     def event(self, type_: str, obj: dict) -> bytes:
-        return json.dumps({"id": self.new_id("evt"), "object": "event", "type": type_, "api_version": API_VERSION,
-                           "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
-                           "data": {"object": obj}}).encode()
+        return json.dumps(
+            {
+                "id": self.new_id("evt"),
+                "object": "event",
+                "type": type_,
+                "api_version": API_VERSION,
+                "created": int(time.time()),
+                "livemode": False,
+                "pending_webhooks": 1,
+                "data": {"object": obj},
+            }
+        ).encode()
 
     def invoice_for(self, sub_id: str) -> dict:
         """An invoice.paid payload object as the current API shapes it (subscription under `parent`)."""
         sub = self._subscription(sub_id)
-        return {"id": self.new_id("in"), "object": "invoice", "status": "paid", "customer": sub["customer"],
-                "parent": {"type": "subscription_details",
-                           "subscription_details": {"subscription": sub_id, "metadata": sub["metadata"]}}}
+        return {
+            "id": self.new_id("in"),
+            "object": "invoice",
+            "status": "paid",
+            "customer": sub["customer"],
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": sub_id, "metadata": sub["metadata"]},
+            },
+        }
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:

@@ -27,7 +27,7 @@ class FakeTwilio:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeTwilio":
+    def start(self) -> FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,9 +44,20 @@ class FakeTwilio:
                     self._answer(status, {"code": code, "message": message, "status": status})
                     return
                 sid = "SM" + uuid.uuid4().hex
-                self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
-                                   "body": form.get("Body"), "account_sid": self.path.split("/")[3],
-                                   "num_segments": "1", "direction": "outbound-api", "error_code": None})
+                self._answer(
+                    201,
+                    {
+                        "sid": sid,
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "account_sid": self.path.split("/")[3],
+                        "num_segments": "1",
+                        "direction": "outbound-api",
+                        "error_code": None,
+                    },
+                )
 
             def _answer(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()

@@ -13,15 +13,17 @@ HAPROXY = TrustedProxies(parse_networks("127.0.0.1/32"))
 BEHIND_LB = TrustedProxies(parse_networks("127.0.0.1/32, 10.0.0.0/8, 2001:db8:1::/48"))
 
 
-async def seen_client(scope_type: str, peer: tuple[str, int], headers: list[tuple[bytes, bytes]],
-                      trusted: str) -> tuple[str, int]:
+async def seen_client(
+    scope_type: str, peer: tuple[str, int], headers: list[tuple[bytes, bytes]], trusted: str
+) -> tuple[str, int]:
     seen = {}
 
     async def app(scope, receive, send):
         seen["client"] = scope["client"]
 
     await ClientAddress(app, parse_networks(trusted))(
-        {"type": scope_type, "client": peer, "headers": headers, "path": "/"}, None, None)
+        {"type": scope_type, "client": peer, "headers": headers, "path": "/"}, None, None
+    )
     return seen["client"]
 
 
@@ -80,8 +82,7 @@ def test_ipv6_clients_are_grouped_by_their_64():
 
 @pytest.mark.parametrize("scope_type", ["http", "websocket"])
 async def test_the_middleware_rewrites_http_and_websocket_scopes(scope_type):
-    headers = [(b"x-forwarded-for", b"6.6.6.6, 127.5.0.1"), (b"x-real-ip", b"7.7.7.7"),
-               (b"forwarded", b"for=8.8.8.8")]
+    headers = [(b"x-forwarded-for", b"6.6.6.6, 127.5.0.1"), (b"x-real-ip", b"7.7.7.7"), (b"forwarded", b"for=8.8.8.8")]
     assert await seen_client(scope_type, ("127.0.0.1", 40000), headers, "127.0.0.1/32") == ("127.5.0.1", 0)
     assert await seen_client(scope_type, ("127.6.0.1", 40001), headers, "127.0.0.1/32") == ("127.6.0.1", 40001)
     assert await seen_client(scope_type, ("127.0.0.1", 40002), headers, "") == ("127.0.0.1", 40002)

@@ -12,7 +12,8 @@ async def test_requests_succeed_after_the_server_drops_every_pooled_connection(c
     assert (await client.get("/api/v1/profile/me", headers=user.headers)).status_code == 200
     dropped = await db.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
     assert dropped >= 1
     await asyncio.sleep(1.2)  # a restart takes longer than the pool's idle-ping threshold (1 s)
     # the idle check notices the dead connections and replaces them instead of failing the request

@@ -19,8 +19,9 @@ def clean_state():
 
 
 def test_env_example_is_up_to_date_with_the_settings_class():
-    assert env_example.PATH.read_text() == env_example.render(), \
+    assert env_example.PATH.read_text() == env_example.render(), (
         ".env.example is out of date: run `python -m kit.env_example` and commit it"
+    )
 
 
 def test_every_setting_has_a_one_line_description():

@@ -29,15 +29,18 @@ async def test_malformed_json_is_a_400_envelope(client):
 async def test_missing_fields_and_wrong_types_are_422(client):
     assert_envelope(await client.post("/api/v1/auth/send-otp", json={}), 422, "validation_error")
     assert_envelope(await client.post("/api/v1/auth/send-otp", json={"phone_number": 12}), 422)
-    assert_envelope(await client.post("/api/v1/auth/verify-otp", json={"phone_number": "+12025550100",
-                                                                        "otp": "12ab56"}), 422)
+    assert_envelope(
+        await client.post("/api/v1/auth/verify-otp", json={"phone_number": "+12025550100", "otp": "12ab56"}), 422
+    )
     assert_envelope(await client.post("/api/v1/auth/send-otp", json=["+12025550100"]), 422)
 
 
 async def test_an_oversized_json_body_is_a_413_envelope(client, settings):
     user = await login(client, settings.sms_outbox)
     big = b'{"bio": "' + b"x" * (settings.max_body_bytes + 10) + b'"}'
-    r = await client.put("/api/v1/profile/me", content=big, headers={**user.headers, "content-type": "application/json"})
+    r = await client.put(
+        "/api/v1/profile/me", content=big, headers={**user.headers, "content-type": "application/json"}
+    )
     assert_envelope(r, 413, "payload_too_large")
 
 
@@ -65,8 +68,9 @@ async def test_path_ids_match_uppercase_uuids(client, settings):
 async def test_openapi_and_docs_are_served_with_bearer_auth(client):
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/auth/send-otp" in spec["paths"] and "/api/v1/matching/feed" in spec["paths"]
-    assert any(s.get("type") == "http" and s.get("scheme") == "bearer"
-               for s in spec["components"]["securitySchemes"].values())
+    assert any(
+        s.get("type") == "http" and s.get("scheme") == "bearer" for s in spec["components"]["securitySchemes"].values()
+    )
     assert (await client.get("/docs")).status_code == 200
 
 
@@ -80,8 +84,9 @@ async def test_health_is_healthy_with_every_dependency_up(client):
 async def test_only_the_upload_route_gets_the_large_body_limit(client, settings):
     user = await login(client, settings.sms_outbox)
     big = b'{"photo_ids": ["' + b"x" * (settings.max_body_bytes + 10) + b'"]}'
-    r = await client.put("/api/v1/profile/photos/order", content=big,
-                         headers={**user.headers, "content-type": "application/json"})
+    r = await client.put(
+        "/api/v1/profile/photos/order", content=big, headers={**user.headers, "content-type": "application/json"}
+    )
     assert_envelope(r, 413, "payload_too_large")
 
 
@@ -131,4 +136,3 @@ async def test_options_is_a_405_with_allow(client):
     r = await client.options("/api/v1/profile/me")
     assert_envelope(r, 405, "method_not_allowed")
     assert r.headers["allow"] == "GET, PUT"
-

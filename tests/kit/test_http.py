@@ -19,6 +19,7 @@ def middleware(app_calls: list, guard=lambda token: token == "good") -> BodySize
         await receive()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
+
     return BodySizeLimit(app, max_bytes=1024, upload_paths={UPLOAD: 10_000}, upload_guard=guard)
 
 
@@ -75,6 +76,7 @@ def slow_app(seconds: float, events: list, start_first: bool = False):
         except asyncio.CancelledError:
             events.append("cancelled")
             raise
+
     return app
 
 
@@ -96,8 +98,10 @@ async def test_an_http_request_over_the_timeout_is_cancelled_and_answered_504():
     sent = await run_timed(slow_app(1.0, events), "http")
     assert events == ["cancelled"]
     assert sent[0]["status"] == 504
-    assert json.loads(sent[1]["body"]) == {"success": False, "error": {
-        "code": "request_timeout", "message": "The request took longer than 0.05 s and was cancelled"}}
+    assert json.loads(sent[1]["body"]) == {
+        "success": False,
+        "error": {"code": "request_timeout", "message": "The request took longer than 0.05 s and was cancelled"},
+    }
 
 
 async def test_a_websocket_outlives_the_http_request_timeout():

@@ -7,21 +7,30 @@ from pydantic import ValidationError
 
 from kit.settings import Settings
 
-SAFE = {"app_env": "production", "jwt_secret": "s" * 40, "sms_provider": "twilio",
-        "database_url": "postgresql://db/app", "redis_url": "redis://cache:6379/0", "stripe_secret_key": "sk_live_x",
-        "stripe_webhook_secret": "whsec_x"}
+SAFE = {
+    "app_env": "production",
+    "jwt_secret": "s" * 40,
+    "sms_provider": "twilio",
+    "database_url": "postgresql://db/app",
+    "redis_url": "redis://cache:6379/0",
+    "stripe_secret_key": "sk_live_x",
+    "stripe_webhook_secret": "whsec_x",
+}
 
 
 def test_production_starts_with_real_secrets_and_providers():
     assert Settings(**SAFE).app_env == "production"
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"jwt_secret": ""}, "JWT_SECRET"),
-    ({"jwt_secret": Settings.model_fields["jwt_secret"].default}, "JWT_SECRET"),
-    ({"sms_provider": "console"}, "SMS_PROVIDER"),
-    ({"stripe_webhook_secret": ""}, "STRIPE_WEBHOOK_SECRET"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"jwt_secret": ""}, "JWT_SECRET"),
+        ({"jwt_secret": Settings.model_fields["jwt_secret"].default}, "JWT_SECRET"),
+        ({"sms_provider": "console"}, "SMS_PROVIDER"),
+        ({"stripe_webhook_secret": ""}, "STRIPE_WEBHOOK_SECRET"),
+    ],
+)
 def test_production_refuses_unsafe_settings(change, words):
     with pytest.raises(ValidationError) as info:
         Settings(**{**SAFE, **change})
@@ -104,13 +113,16 @@ def test_an_unknown_region_code_in_the_sms_allow_list_is_named():
     assert "SMS_ALLOWED_COUNTRIES" in str(info.value) and "UK" in str(info.value)
 
 
-@pytest.mark.parametrize("env, url", [
-    ({"PORT": "18731"}, "http://127.0.0.1:18731"),
-    ({"HOST": "localhost", "PORT": "9000"}, "http://localhost:9000"),
-    ({"HOST": "0.0.0.0", "ALLOW_INSECURE_DEV": "1"}, "http://127.0.0.1:8000"),
-    ({"HOST": "::1", "PORT": "8080"}, "http://[::1]:8080"),
-    ({"PORT": "18731", "PUBLIC_BASE_URL": "https://api.example.org/"}, "https://api.example.org"),
-])
+@pytest.mark.parametrize(
+    "env, url",
+    [
+        ({"PORT": "18731"}, "http://127.0.0.1:18731"),
+        ({"HOST": "localhost", "PORT": "9000"}, "http://localhost:9000"),
+        ({"HOST": "0.0.0.0", "ALLOW_INSECURE_DEV": "1"}, "http://127.0.0.1:8000"),
+        ({"HOST": "::1", "PORT": "8080"}, "http://[::1]:8080"),
+        ({"PORT": "18731", "PUBLIC_BASE_URL": "https://api.example.org/"}, "https://api.example.org"),
+    ],
+)
 def test_public_base_url_follows_host_and_port_unless_set(monkeypatch, env, url):
     for name in ("HOST", "PORT", "PUBLIC_BASE_URL", "ALLOW_INSECURE_DEV"):
         monkeypatch.delenv(name, raising=False)

@@ -32,15 +32,18 @@ def prefs(**overrides) -> dict:
 @pytest.fixture
 def member(client, settings):
     """`await member(first_name=..., gender=..., location=..., preferences=...)`: a complete profile."""
+
     async def make(**profile) -> TestUser:
         profile.setdefault("preferences", prefs())
         return await make_member(client, settings.sms_outbox, **profile)
+
     return make
 
 
 @pytest.fixture
 def feed(client, app):
     """`await feed(user)`: the user's feed ids after the ranker index caught up with the database."""
+
     async def get(user: TestUser, limit: int | None = None, refresh: bool = True) -> list[dict]:
         if refresh:
             await app.state.resources.get(Backends).ranker.refresh.remote()
@@ -48,6 +51,7 @@ def feed(client, app):
         response = await client.get("/api/v1/matching/feed", params=params, headers=user.headers)
         assert response.status_code == 200, response.text
         return response.json()["users"]
+
     return get
 
 
@@ -59,16 +63,22 @@ def ids(cards: list[dict]) -> list[uuid.UUID]:
 def swipe(client):
     async def do(user: TestUser, target: TestUser | uuid.UUID, action: str = "like"):
         target_id = target.id if isinstance(target, TestUser) else target
-        return await client.post("/api/v1/matching/swipe", headers=user.headers,
-                                 json={"target_user_id": str(target_id), "action": action})
+        return await client.post(
+            "/api/v1/matching/swipe", headers=user.headers, json={"target_user_id": str(target_id), "action": action}
+        )
+
     return do
 
 
 @pytest.fixture
 def make_premium(db):
     async def grant(user: TestUser) -> None:
-        await db.execute("INSERT INTO subscriptions (user_id, plan_type, status, expires_at) "
-                         "VALUES ($1, 'premium_monthly', 'active', now() + interval '30 days')", user.id)
+        await db.execute(
+            "INSERT INTO subscriptions (user_id, plan_type, status, expires_at) "
+            "VALUES ($1, 'premium_monthly', 'active', now() + interval '30 days')",
+            user.id,
+        )
+
     return grant
 
 
@@ -76,6 +86,7 @@ def make_premium(db):
 def block(db):
     async def add(blocker: TestUser, blocked: TestUser) -> None:
         await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", blocker.id, blocked.id)
+
     return add
 
 

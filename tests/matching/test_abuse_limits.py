@@ -13,6 +13,7 @@ from tests.matching.conftest import NYC, here
 def limits(app, settings):
     def set_limits(**values) -> None:
         app.state.resources.settings = settings.model_copy(update=values)
+
     return set_limits
 
 
@@ -81,8 +82,9 @@ async def test_updates_without_a_location_change_do_not_count(member, client, li
     limits(rate_location_updates_per_hour=2)
     user = await member()
     for n in range(5):
-        assert (await client.put("/api/v1/profile/me", headers=user.headers,
-                                 json={"bio": f"bio {n}"})).status_code == 200
+        assert (
+            await client.put("/api/v1/profile/me", headers=user.headers, json={"bio": f"bio {n}"})
+        ).status_code == 200
         assert (await move(client, user, *NYC)).status_code == 200  # the same place again
     assert (await move(client, user, km_north(5), NYC[1])).status_code == 200
 

@@ -20,8 +20,9 @@ def same_answer(one, other) -> None:
 
 @pytest.mark.parametrize("action", ["like", "pass"])
 @pytest.mark.parametrize("direction", ["blocked_by_target", "blocked_the_target"])
-async def test_a_swipe_across_a_block_answers_exactly_like_a_swipe_on_an_unknown_user(member, swipe, block, db,
-                                                                                       action, direction):
+async def test_a_swipe_across_a_block_answers_exactly_like_a_swipe_on_an_unknown_user(
+    member, swipe, block, db, action, direction
+):
     me, target = await member(), await member()
     await (block(target, me) if direction == "blocked_by_target" else block(me, target))
     across_block = await swipe(me, target, action)
@@ -40,8 +41,9 @@ async def test_a_repeated_swipe_across_a_block_still_answers_like_an_unknown_use
     same_answer(await swipe(me, target, "pass"), await swipe(me, uuid.uuid4(), "pass"))
 
 
-async def test_rewinding_a_swipe_on_someone_who_since_blocked_you_answers_like_any_rewind(member, swipe, block,
-                                                                                         client, make_premium):
+async def test_rewinding_a_swipe_on_someone_who_since_blocked_you_answers_like_any_rewind(
+    member, swipe, block, client, make_premium
+):
     me, blocker, other = await member(), await member(), await member()
     await make_premium(me)
     await swipe(me, other, "pass")
@@ -53,8 +55,9 @@ async def test_rewinding_a_swipe_on_someone_who_since_blocked_you_answers_like_a
     assert across_block.content == plain.content.replace(str(other.id).encode(), str(blocker.id).encode())
 
 
-async def test_a_like_withdrawn_by_a_block_looks_like_a_rewound_like_in_likes_you(member, swipe, block, client,
-                                                                                 make_premium):
+async def test_a_like_withdrawn_by_a_block_looks_like_a_rewound_like_in_likes_you(
+    member, swipe, block, client, make_premium
+):
     blocked, blocker = await member(), await member()
     jilted, rewinder = await member(), await member()
     await make_premium(rewinder)

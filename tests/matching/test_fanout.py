@@ -42,8 +42,7 @@ async def test_a_small_area_is_scored_in_one_ranker_call(member, feed, settings,
     assert ranker_calls == [(0, 1), (0, 1)]
 
 
-async def test_a_large_area_is_split_over_the_partitions_once_its_size_is_known(member, feed, settings,
-                                                                                ranker_calls):
+async def test_a_large_area_is_split_over_the_partitions_once_its_size_is_known(member, feed, settings, ranker_calls):
     settings.feed_partitions, settings.feed_split_min_candidates = 3, 4
     viewer = await member()
     for i in range(6):

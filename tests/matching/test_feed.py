@@ -5,21 +5,24 @@ from __future__ import annotations
 from tests.factories import login
 from tests.matching.conftest import born, here, ids, prefs
 
-NEAR = here(40.75, -73.99)     # ~4 km from the default NYC location
-FAR = here(40.95, -73.80)      # ~31 km away
+NEAR = here(40.75, -73.99)  # ~4 km from the default NYC location
+FAR = here(40.95, -73.80)  # ~31 km away
 ABROAD = here(51.5074, -0.1278)
 
 
 async def test_a_card_has_the_seed_shape_and_no_location_or_phone(member, feed, db):
     viewer = await member(interests=["travel", "jazz"])
-    other = await member(first_name="Jane", bio="Designer", birth_date=born(28), location=NEAR,
-                         interests=["art", "travel"])
-    await db.execute("INSERT INTO profile_photos (user_id, photo_url, is_primary, order_index) VALUES "
-                     "($1, 'https://cdn/b.jpg', false, 0), ($1, 'https://cdn/a.jpg', true, 1), "
-                     "($1, 'https://cdn/c.jpg', false, 2)", other.id)
+    other = await member(
+        first_name="Jane", bio="Designer", birth_date=born(28), location=NEAR, interests=["art", "travel"]
+    )
+    await db.execute(
+        "INSERT INTO profile_photos (user_id, photo_url, is_primary, order_index) VALUES "
+        "($1, 'https://cdn/b.jpg', false, 0), ($1, 'https://cdn/a.jpg', true, 1), "
+        "($1, 'https://cdn/c.jpg', false, 2)",
+        other.id,
+    )
     [card] = await feed(viewer)
-    assert set(card) == {"id", "first_name", "age", "bio", "distance_km", "photos", "interests",
-                         "mutual_interests"}
+    assert set(card) == {"id", "first_name", "age", "bio", "distance_km", "photos", "interests", "mutual_interests"}
     assert card["id"] == str(other.id) and card["first_name"] == "Jane" and card["age"] == 28
     assert card["bio"] == "Designer" and card["interests"] == ["art", "travel"]
     assert card["mutual_interests"] == ["travel"]
@@ -95,8 +98,11 @@ async def test_incomplete_banned_hidden_and_deleted_profiles_are_never_shown(mem
         gone = await member(location=NEAR)
         await db.execute(f"UPDATE users SET {column} = now() WHERE id = $1", gone.id)
     no_location = await login(client, settings.sms_outbox)
-    await client.put("/api/v1/profile/me", headers=no_location.headers,
-                     json={"first_name": "Ann", "birth_date": born(30), "gender": "female"})
+    await client.put(
+        "/api/v1/profile/me",
+        headers=no_location.headers,
+        json={"first_name": "Ann", "birth_date": born(30), "gender": "female"},
+    )
     assert ids(await feed(viewer)) == [visible.id]
 
 

@@ -29,8 +29,9 @@ async def test_showing_someone_again_keeps_the_first_time(member, feed, db):
     await db.execute("UPDATE feed_impressions SET first_shown_at = now() - interval '3 days'")
     assert candidate.id in ids(await feed(viewer))
     assert await db.fetchval("SELECT count(*) FROM feed_impressions WHERE viewer_id = $1", viewer.id) == 1
-    assert await db.fetchval("SELECT first_shown_at < now() - interval '2 days' FROM feed_impressions "
-                             "WHERE viewer_id = $1", viewer.id)
+    assert await db.fetchval(
+        "SELECT first_shown_at < now() - interval '2 days' FROM feed_impressions WHERE viewer_id = $1", viewer.id
+    )
 
 
 async def test_an_empty_feed_records_nothing(member, feed, db):

@@ -26,11 +26,13 @@ def sweep(clat: float, clon: float, dlon: float, dlat: float) -> list[tuple[floa
     return [(clat, clon + s * km_lon) for s in steps] + [(clat + s * km_lat, clon) for s in steps]
 
 
-async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_cell(member, feed, client, settings,
-                                                                                      app):
+async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_cell(
+    member, feed, client, settings, app
+):
     # Without the hourly limits on moves and feed pages: this measures what each query reveals.
-    app.state.resources.settings = settings.model_copy(update={"rate_location_updates_per_hour": 10_000,
-                                                     "rate_feed_pages_per_hour": 10_000})
+    app.state.resources.settings = settings.model_copy(
+        update={"rate_location_updates_per_hour": 10_000, "rate_feed_pages_per_hour": 10_000}
+    )
     grid = settings.feed_grid_km
     clat, clon, dlat, dlon = cell_of(40.7128, -74.0060, grid)
     # Two victims in opposite corners of the same cell, more than a kilometre apart.
@@ -57,8 +59,10 @@ async def test_an_attacker_moving_around_cannot_locate_a_victim_inside_the_grid_
     assert len({a for a, _ in observed}) > 1  # the sweep was long enough to see distances change
 
     # The best an attacker can do: keep every point consistent with all observations.
-    lats, lons = np.meshgrid(np.arange(clat - 1.5 * dlat, clat + 1.5 * dlat, dlat / 20),
-                             np.arange(clon - 1.5 * dlon, clon + 1.5 * dlon, dlon / 20))
+    lats, lons = np.meshgrid(
+        np.arange(clat - 1.5 * dlat, clat + 1.5 * dlat, dlat / 20),
+        np.arange(clon - 1.5 * dlon, clon + 1.5 * dlon, dlon / 20),
+    )
     grid_lat, grid_lon = snap(lats, lons, grid)
     feasible = np.ones(lats.shape, dtype=bool)
     for (lat, lon), (seen, _) in zip(positions, observed):

@@ -16,13 +16,22 @@ async def matched(swipe, a, b) -> str:
 
 
 async def post_message(db, match_id, sender, content: str, *, is_read: bool = False, minutes_ago: int = 0) -> uuid.UUID:
-    seq = await db.fetchval("UPDATE matches SET last_seq = last_seq + 1, "
-                            "last_message_at = now() - make_interval(mins => $2) WHERE id = $1 RETURNING last_seq",
-                            uuid.UUID(match_id), minutes_ago)
+    seq = await db.fetchval(
+        "UPDATE matches SET last_seq = last_seq + 1, "
+        "last_message_at = now() - make_interval(mins => $2) WHERE id = $1 RETURNING last_seq",
+        uuid.UUID(match_id),
+        minutes_ago,
+    )
     return await db.fetchval(
         "INSERT INTO messages (match_id, sender_id, content, message_type, is_read, seq, sent_at) "
         "VALUES ($1, $2, $3, 'text', $4, $5, now() - make_interval(mins => $6)) RETURNING id",
-        uuid.UUID(match_id), sender.id, content, is_read, seq, minutes_ago)
+        uuid.UUID(match_id),
+        sender.id,
+        content,
+        is_read,
+        seq,
+        minutes_ago,
+    )
 
 
 async def list_matches(client, user, **params) -> dict:
@@ -33,15 +42,21 @@ async def list_matches(client, user, **params) -> dict:
 
 async def test_a_match_lists_the_other_person_with_photos_and_no_message_yet(member, swipe, client, db):
     alice, bob = await member(first_name="Alice"), await member(first_name="Bob")
-    await db.execute("INSERT INTO profile_photos (user_id, photo_url, is_primary, order_index) VALUES "
-                     "($1, 'https://cdn/2.jpg', false, 1), ($1, 'https://cdn/1.jpg', true, 2)", bob.id)
+    await db.execute(
+        "INSERT INTO profile_photos (user_id, photo_url, is_primary, order_index) VALUES "
+        "($1, 'https://cdn/2.jpg', false, 1), ($1, 'https://cdn/1.jpg', true, 2)",
+        bob.id,
+    )
     match_id = await matched(swipe, alice, bob)
     body = await list_matches(client, alice)
     [match] = body["matches"]
     assert body["success"] is True and body["next_offset"] is None
     assert match["id"] == match_id and match["matched_at"]
-    assert match["user"] == {"id": str(bob.id), "first_name": "Bob",
-                             "photos": ["https://cdn/1.jpg", "https://cdn/2.jpg"]}
+    assert match["user"] == {
+        "id": str(bob.id),
+        "first_name": "Bob",
+        "photos": ["https://cdn/1.jpg", "https://cdn/2.jpg"],
+    }
     assert match["last_message"] is None and match["unread_count"] == 0
     assert (await list_matches(client, bob))["matches"][0]["user"]["id"] == str(alice.id)
 

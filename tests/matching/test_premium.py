@@ -52,8 +52,9 @@ async def test_rewind_is_premium_only(member, swipe, client):
     assert response.status_code == 403 and response.json()["error"]["code"] == "premium_required"
 
 
-async def test_rewind_undoes_the_last_swipe_and_the_person_returns_to_the_feed(member, swipe, client, make_premium,
-                                                                                 feed, db):
+async def test_rewind_undoes_the_last_swipe_and_the_person_returns_to_the_feed(
+    member, swipe, client, make_premium, feed, db
+):
     me = await member()
     await make_premium(me)
     earlier, last = await member(), await member()

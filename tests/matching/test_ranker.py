@@ -13,20 +13,47 @@ from deployments.matching.ranker import CandidateIndex, ymd
 TODAY = ymd(date.today())
 
 
-def record(lat: float = 40.7128, lon: float = -74.0060, interests=(), active_hours_ago: float = 0.0,
-           has_photo: bool = False, **overrides) -> dict:
-    rec = {"id": str(uuid.uuid4()), "latitude": lat, "longitude": lon, "birth_date": date(1995, 1, 1),
-           "gender": "female", "show_me": "everyone", "age_min": 18, "age_max": 99, "max_distance": 50,
-           "active": time.time() - active_hours_ago * 3600, "has_photo": has_photo,
-           "interests": list(interests), "eligible": True}
+def record(
+    lat: float = 40.7128,
+    lon: float = -74.0060,
+    interests=(),
+    active_hours_ago: float = 0.0,
+    has_photo: bool = False,
+    **overrides,
+) -> dict:
+    rec = {
+        "id": str(uuid.uuid4()),
+        "latitude": lat,
+        "longitude": lon,
+        "birth_date": date(1995, 1, 1),
+        "gender": "female",
+        "show_me": "everyone",
+        "age_min": 18,
+        "age_max": 99,
+        "max_distance": 50,
+        "active": time.time() - active_hours_ago * 3600,
+        "has_photo": has_photo,
+        "interests": list(interests),
+        "eligible": True,
+    }
     rec.update(overrides)
     return rec
 
 
 def viewer(**overrides) -> dict:
-    spec = {"id": str(uuid.uuid4()), "latitude": 40.7128, "longitude": -74.0060, "age": 30, "gender": "male",
-            "show_me": "everyone", "age_min": 18, "age_max": 99, "max_distance": 50, "interests": [],
-            "liked_by": []}
+    spec = {
+        "id": str(uuid.uuid4()),
+        "latitude": 40.7128,
+        "longitude": -74.0060,
+        "age": 30,
+        "gender": "male",
+        "show_me": "everyone",
+        "age_min": 18,
+        "age_max": 99,
+        "max_distance": 50,
+        "interests": [],
+        "liked_by": [],
+    }
     spec.update(overrides)
     return spec
 
@@ -39,8 +66,9 @@ def build(*records: dict) -> CandidateIndex:
     return index
 
 
-def rank(index: CandidateIndex, spec: dict, partition: int = 0, partitions: int = 1, limit: int = 50,
-         exclude=()) -> list[dict]:
+def rank(
+    index: CandidateIndex, spec: dict, partition: int = 0, partitions: int = 1, limit: int = 50, exclude=()
+) -> list[dict]:
     return index.rank(spec, partition, partitions, limit, exclude, time.time(), TODAY)["candidates"]
 
 
@@ -91,10 +119,10 @@ def test_upsert_asks_for_a_new_order_only_when_a_row_moves_or_returns():
     rec = record(interests=["jazz"])
     index = build(rec)
     assert index.upsert({**rec, "interests": ["golf"], "active": time.time()}) is False  # stays in place
-    assert index.upsert({**rec, "latitude": 51.5}) is True                               # moved
-    assert index.upsert({**rec, "eligible": False}) is False                             # masked, not reordered
-    assert index.upsert(rec) is True                                                     # back again
-    assert index.upsert(record()) is True                                                # a new row
+    assert index.upsert({**rec, "latitude": 51.5}) is True  # moved
+    assert index.upsert({**rec, "eligible": False}) is False  # masked, not reordered
+    assert index.upsert(rec) is True  # back again
+    assert index.upsert(record()) is True  # a new row
 
 
 def test_an_incremental_refresh_keeps_the_feed_exact_without_a_full_reorder():

@@ -14,8 +14,10 @@ async def test_a_like_without_a_like_back_is_not_a_match(member, swipe, db):
     response = await swipe(alice, bob, "like")
     assert response.status_code == 200
     assert response.json() == {"success": True, "is_match": False}
-    assert await db.fetchval("SELECT action FROM swipes WHERE swiper_id = $1 AND swiped_id = $2",
-                             alice.id, bob.id) == "like"
+    assert (
+        await db.fetchval("SELECT action FROM swipes WHERE swiper_id = $1 AND swiped_id = $2", alice.id, bob.id)
+        == "like"
+    )
 
 
 async def test_a_like_back_makes_exactly_one_match(member, swipe, db):
@@ -42,8 +44,9 @@ async def test_simultaneous_mutual_likes_make_one_match_and_both_are_told(member
         assert first.status_code == second.status_code == 200
         answers = [first.json(), second.json()]
         assert any(a["is_match"] for a in answers)
-        assert await db.fetchval("SELECT count(*) FROM matches WHERE user1_id = ANY($1::uuid[])",
-                                 [alice.id, bob.id]) == 1
+        assert (
+            await db.fetchval("SELECT count(*) FROM matches WHERE user1_id = ANY($1::uuid[])", [alice.id, bob.id]) == 1
+        )
         match_id = await db.fetchval("SELECT id FROM matches WHERE user1_id = ANY($1::uuid[])", [alice.id, bob.id])
         assert all(uuid.UUID(a["match_id"]) == match_id for a in answers if a["is_match"])
 
@@ -93,15 +96,19 @@ async def test_changing_a_swipe_is_a_conflict(member, swipe):
 
 async def test_an_unknown_action_is_a_422(member, client):
     alice, bob = await member(), await member()
-    response = await client.post("/api/v1/matching/swipe", headers=alice.headers,
-                                 json={"target_user_id": str(bob.id), "action": "superlike"})
+    response = await client.post(
+        "/api/v1/matching/swipe", headers=alice.headers, json={"target_user_id": str(bob.id), "action": "superlike"}
+    )
     assert response.status_code == 422 and response.json()["success"] is False
 
 
 async def test_unknown_fields_are_refused(member, client):
     alice, bob = await member(), await member()
-    response = await client.post("/api/v1/matching/swipe", headers=alice.headers,
-                                 json={"target_user_id": str(bob.id), "action": "like", "is_match": True})
+    response = await client.post(
+        "/api/v1/matching/swipe",
+        headers=alice.headers,
+        json={"target_user_id": str(bob.id), "action": "like", "is_match": True},
+    )
     assert response.status_code == 422
 
 

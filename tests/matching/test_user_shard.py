@@ -31,8 +31,7 @@ async def test_many_calls_at_once_load_a_user_once(member, settings):
 
 
 @pytest.mark.ray
-async def test_a_killed_shard_restarts_and_reloads_the_counts_from_postgres(ray_cluster, member, swipe, settings,
-                                                                           app):
+async def test_a_killed_shard_restarts_and_reloads_the_counts_from_postgres(ray_cluster, member, swipe, settings, app):
     ray = ray_cluster
     alice = await member()
     targets = [await member() for _ in range(3)]

@@ -15,8 +15,13 @@ from tests.factories import TestUser, make_member
 GPS = {1: "N", 2: (40.0, 42.0, 46.0), 3: "W", 4: (74.0, 0.0, 21.0)}
 
 
-def jpeg_bytes(size=(1600, 1200), color=(200, 40, 40), gps: bool = False, orientation: int | None = None,
-               comment: bytes | None = None) -> bytes:
+def jpeg_bytes(
+    size=(1600, 1200),
+    color=(200, 40, 40),
+    gps: bool = False,
+    orientation: int | None = None,
+    comment: bytes | None = None,
+) -> bytes:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "TestPhone"
     if orientation:
@@ -44,11 +49,18 @@ def png_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-async def upload(client: httpx.AsyncClient, user: TestUser, data: bytes, filename: str = "photo.jpg",
-                 content_type: str = "image/jpeg", **form) -> httpx.Response:
+async def upload(
+    client: httpx.AsyncClient,
+    user: TestUser,
+    data: bytes,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+    **form,
+) -> httpx.Response:
     fields = {k: ("true" if v is True else "false" if v is False else v) for k, v in form.items()}
-    return await client.post("/api/v1/profile/photos", headers=user.headers, data=fields,
-                             files={"photo": (filename, data, content_type)})
+    return await client.post(
+        "/api/v1/profile/photos", headers=user.headers, data=fields, files={"photo": (filename, data, content_type)}
+    )
 
 
 def opened(data: bytes) -> Image.Image:

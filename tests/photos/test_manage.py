@@ -10,14 +10,20 @@ from tests.photos.conftest import jpeg_bytes, upload
 
 
 async def three_photos(client, user) -> list[dict]:
-    return [(await upload(client, user, jpeg_bytes(size=(400, 300), color=(i * 60, 10, 10)))).json()["photo"]
-            for i in range(3)]
+    return [
+        (await upload(client, user, jpeg_bytes(size=(400, 300), color=(i * 60, 10, 10)))).json()["photo"]
+        for i in range(3)
+    ]
 
 
 async def rows(db, user) -> list[tuple]:
-    return [tuple(r) for r in await db.fetch(
-        "SELECT id::text, is_primary, order_index FROM profile_photos WHERE user_id = $1 ORDER BY order_index",
-        user.id)]
+    return [
+        tuple(r)
+        for r in await db.fetch(
+            "SELECT id::text, is_primary, order_index FROM profile_photos WHERE user_id = $1 ORDER BY order_index",
+            user.id,
+        )
+    ]
 
 
 def stored_files(settings) -> set[str]:
@@ -86,8 +92,9 @@ async def test_reorder_must_list_every_photo_once(client, member):
     for body in ({"photo_ids": ids[:2]}, {"photo_ids": [ids[0], ids[0], ids[1], ids[2]]}):
         response = await client.put("/api/v1/profile/photos/order", json=body, headers=member.headers)
         assert response.status_code == 422, body
-    unknown = await client.put("/api/v1/profile/photos/order", json={"photo_ids": [*ids, "extra"]},
-                               headers=member.headers)
+    unknown = await client.put(
+        "/api/v1/profile/photos/order", json={"photo_ids": [*ids, "extra"]}, headers=member.headers
+    )
     assert unknown.status_code == 422
 
 

@@ -16,8 +16,9 @@ def media_handle(ray_cluster):
 
     # No HTTP proxy: handles only, and no fight over port 8000 with a Serve that is already running.
     serve.start(proxy_location="Disabled")
-    handle = serve.run(serve.deployment(MediaProcessor, name="MediaProcessor").bind(),
-                       name="media-test", route_prefix=None)
+    handle = serve.run(
+        serve.deployment(MediaProcessor, name="MediaProcessor").bind(), name="media-test", route_prefix=None
+    )
     yield handle
     serve.delete("media-test")
 
@@ -32,5 +33,8 @@ async def test_the_deployment_returns_stripped_variants_through_a_handle(media_h
 
 async def test_the_deployment_reports_refusals_as_plain_results(media_handle):
     result = await media_handle.process.remote(b"%PDF-1.4 not an image", 50_000_000)
-    assert result == {"ok": False, "error": "unsupported_media_type",
-                      "message": "Only JPEG, PNG and WebP images are accepted"}
+    assert result == {
+        "ok": False,
+        "error": "unsupported_media_type",
+        "message": "Only JPEG, PNG and WebP images are accepted",
+    }

@@ -34,8 +34,11 @@ def s3_endpoint():
 
 @pytest.fixture
 def s3_env(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -61,8 +64,9 @@ async def s3_client(settings):
 
 @pytest.fixture
 async def s3_app_client(settings, s3, s3_endpoint):
-    s3_settings = settings.model_copy(update={"media_backend": "s3", "s3_bucket": BUCKET,
-                                              "s3_endpoint_url": s3_endpoint})
+    s3_settings = settings.model_copy(
+        update={"media_backend": "s3", "s3_bucket": BUCKET, "s3_endpoint_url": s3_endpoint}
+    )
     async for http in s3_client(s3_settings):
         yield http
 
@@ -99,8 +103,9 @@ async def test_s3_delete_removes_both_objects(s3_app_client, s3, settings):
 
 
 async def test_an_unreachable_store_is_503_and_leaves_no_row(settings, s3_env, db):
-    dead = settings.model_copy(update={"media_backend": "s3", "s3_bucket": BUCKET,
-                                       "s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    dead = settings.model_copy(
+        update={"media_backend": "s3", "s3_bucket": BUCKET, "s3_endpoint_url": f"http://127.0.0.1:{free_port()}"}
+    )
     async for http in s3_client(dead):
         http_member = await make_member(http, settings.sms_outbox)
         response = await upload(http, http_member, jpeg_bytes())

@@ -102,16 +102,20 @@ async def test_a_streamed_body_without_content_length_is_cut_off_at_the_limit(cl
 
     async def chunks():
         nonlocal sent
-        boundary_head = (b"--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n"
-                         b"Content-Type: image/jpeg\r\n\r\n")
+        boundary_head = (
+            b'--b\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        )
         yield boundary_head
         for _ in range(40):  # 40 MB offered
             sent += 1
             yield b"\x00" * (1024 * 1024)
         yield b"\r\n--b--\r\n"
 
-    response = await client.post("/api/v1/profile/photos", content=chunks(),
-                                 headers={**member.headers, "content-type": "multipart/form-data; boundary=b"})
+    response = await client.post(
+        "/api/v1/profile/photos",
+        content=chunks(),
+        headers={**member.headers, "content-type": "multipart/form-data; boundary=b"},
+    )
     assert response.status_code == 413
     assert "content-length" not in response.request.headers
     assert sent < 40  # the server stopped reading long before the end
@@ -149,11 +153,16 @@ async def test_upload_without_a_token_is_401(client):
 
 
 async def test_upload_with_a_forged_token_is_401_in_the_error_envelope(client):
-    response = await client.post("/api/v1/profile/photos", headers={"Authorization": "Bearer not.a.jwt"},
-                                 files={"photo": ("a.jpg", jpeg_bytes(), "image/jpeg")})
+    response = await client.post(
+        "/api/v1/profile/photos",
+        headers={"Authorization": "Bearer not.a.jwt"},
+        files={"photo": ("a.jpg", jpeg_bytes(), "image/jpeg")},
+    )
     assert response.status_code == 401
-    assert response.json() == {"success": False, "error": {"code": "invalid_token",
-                                                            "message": "Uploads need a valid access token"}}
+    assert response.json() == {
+        "success": False,
+        "error": {"code": "invalid_token", "message": "Uploads need a valid access token"},
+    }
 
 
 async def test_profile_me_lists_the_display_url(client, member):

@@ -36,32 +36,38 @@ async def test_omitted_fields_keep_their_values(client, settings):
     await client.put("/api/v1/profile/me", json=profile_body(), headers=user.headers)
     await client.put("/api/v1/profile/me", json={"bio": "New bio"}, headers=user.headers)
     profile = (await client.get("/api/v1/profile/me", headers=user.headers)).json()["profile"]
-    assert profile["bio"] == "New bio" and profile["first_name"] == "Alex" and profile["interests"] == ["music", "travel"]
+    assert (
+        profile["bio"] == "New bio" and profile["first_name"] == "Alex" and profile["interests"] == ["music", "travel"]
+    )
     assert profile["preferences"]["max_distance"] == 50
 
 
 async def test_interests_are_normalised_and_deduplicated(client, settings):
     user = await login(client, settings.sms_outbox)
-    r = await client.put("/api/v1/profile/me", json={"interests": ["Music", " music ", "Rock  Climbing"]},
-                         headers=user.headers)
+    r = await client.put(
+        "/api/v1/profile/me", json={"interests": ["Music", " music ", "Rock  Climbing"]}, headers=user.headers
+    )
     assert r.json()["profile"]["interests"] == ["music", "rock climbing"]
 
 
-@pytest.mark.parametrize("body", [
-    {"first_name": ""},
-    {"first_name": "   "},
-    {"first_name": "x" * 51},
-    {"bio": "x" * 501},
-    {"gender": "robot"},
-    {"preferences": {"show_me": "robots"}},
-    {"location": {"latitude": 91, "longitude": 0}},
-    {"location": {"latitude": 0, "longitude": 181}},
-    {"preferences": {"age_min": 17}},
-    {"preferences": {"age_max": 101}},
-    {"preferences": {"max_distance": 0}},
-    {"preferences": {"max_distance": 10000}},
-    {"interests": ["x" * 51]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"first_name": ""},
+        {"first_name": "   "},
+        {"first_name": "x" * 51},
+        {"bio": "x" * 501},
+        {"gender": "robot"},
+        {"preferences": {"show_me": "robots"}},
+        {"location": {"latitude": 91, "longitude": 0}},
+        {"location": {"latitude": 0, "longitude": 181}},
+        {"preferences": {"age_min": 17}},
+        {"preferences": {"age_max": 101}},
+        {"preferences": {"max_distance": 0}},
+        {"preferences": {"max_distance": 10000}},
+        {"interests": ["x" * 51]},
+    ],
+)
 async def test_invalid_values_are_a_clear_422(client, settings, body):
     user = await login(client, settings.sms_outbox)
     r = await client.put("/api/v1/profile/me", json=body, headers=user.headers)
@@ -70,11 +76,14 @@ async def test_invalid_values_are_a_clear_422(client, settings, body):
     assert r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"birth_date": date(date.today().year - 17, 1, 1).isoformat()}, "invalid_birth_date"),
-    ({"birth_date": "1800-01-01"}, "invalid_birth_date"),
-    ({"preferences": {"age_min": 40, "age_max": 30}}, "invalid_age_range"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"birth_date": date(date.today().year - 17, 1, 1).isoformat()}, "invalid_birth_date"),
+        ({"birth_date": "1800-01-01"}, "invalid_birth_date"),
+        ({"preferences": {"age_min": 40, "age_max": 30}}, "invalid_age_range"),
+    ],
+)
 async def test_rules_a_schema_cannot_state_have_their_own_codes(client, settings, body, code):
     user = await login(client, settings.sms_outbox)
     r = await client.put("/api/v1/profile/me", json=body, headers=user.headers)

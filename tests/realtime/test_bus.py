@@ -12,7 +12,11 @@ def test_a_new_message_envelope_names_the_sender_and_the_excluded_session():
     sender, session = uuid.uuid4(), uuid.uuid4()
     message = {"id": str(uuid.uuid4()), "sender_id": str(sender), "content": "hi"}
     envelope = decode_event(encode_event("new_message", {"message": message}, session))
-    assert (envelope.event, envelope.counterpart, envelope.exclude_session) == ("new_message", str(sender), str(session))
+    assert (envelope.event, envelope.counterpart, envelope.exclude_session) == (
+        "new_message",
+        str(sender),
+        str(session),
+    )
     assert json.loads(envelope.frame) == {"event": "new_message", "data": {"message": message}}
 
 

@@ -22,7 +22,7 @@ class Inbox:
         self.pubsub = self.redis.pubsub()
         self.channels = {user_channel(u.id): u.id for u in users}
 
-    async def __aenter__(self) -> "Inbox":
+    async def __aenter__(self) -> Inbox:
         await self.pubsub.subscribe(*self.channels)
         for _ in self.channels:  # the subscribe confirmations
             await self.pubsub.get_message(timeout=1)
@@ -71,7 +71,11 @@ async def add_message(db, match_id: uuid.UUID, sender: TestUser, content: str) -
     seq = await db.fetchval("UPDATE matches SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", match_id)
     return await db.fetchval(
         "INSERT INTO messages (match_id, sender_id, content, seq) VALUES ($1, $2, $3, $4) RETURNING id",
-        match_id, sender.id, content, seq)
+        match_id,
+        sender.id,
+        content,
+        seq,
+    )
 
 
 async def age_account(db, user: TestUser, days: int = 2) -> None:
@@ -81,17 +85,23 @@ async def age_account(db, user: TestUser, days: int = 2) -> None:
 
 async def saw_in_feed(db, viewer: TestUser, candidate: TestUser) -> None:
     """Record that `viewer`'s feed showed `candidate` an hour ago, as a served feed page would."""
-    await db.execute("INSERT INTO feed_impressions (viewer_id, candidate_id, first_shown_at) "
-                     "VALUES ($1, $2, now() - interval '1 hour')", viewer.id, candidate.id)
+    await db.execute(
+        "INSERT INTO feed_impressions (viewer_id, candidate_id, first_shown_at) "
+        "VALUES ($1, $2, now() - interval '1 hour')",
+        viewer.id,
+        candidate.id,
+    )
 
 
 @pytest.fixture
 def credible_reporter(client, settings, db):
     """`await credible_reporter(target)`: a member whose reports count towards hiding `target`:
     a two-day-old account whose feed has shown the target."""
+
     async def make(target: TestUser, **profile) -> TestUser:
         user = await make_member(client, settings.sms_outbox, **profile)
         await age_account(db, user)
         await saw_in_feed(db, user, target)
         return user
+
     return make

@@ -12,8 +12,11 @@ from tests.safety.conftest import age_account, make_match, saw_in_feed
 
 
 async def report(client, who, whom):
-    response = await client.post("/api/v1/safety/report", headers=who.headers, json={
-        "reported_user_id": str(whom.id), "reason": "fake_profile", "block": False})
+    response = await client.post(
+        "/api/v1/safety/report",
+        headers=who.headers,
+        json={"reported_user_id": str(whom.id), "reason": "fake_profile", "block": False},
+    )
     assert response.status_code == 200, response.text
     return response.json()["report_id"]
 
@@ -101,8 +104,12 @@ async def test_an_automatic_hide_is_audited_without_an_actor(client, credible_re
     assert await db.fetchval("SELECT count(*) FROM moderation_audit") == 0
     last = await report(client, await credible_reporter(bob), bob)
     row = await db.fetchrow("SELECT * FROM moderation_audit")
-    assert (row["action"], row["actor_id"], row["target_user_id"], str(row["report_id"])) == \
-        ("user_auto_hidden", None, bob.id, last)
+    assert (row["action"], row["actor_id"], row["target_user_id"], str(row["report_id"])) == (
+        "user_auto_hidden",
+        None,
+        bob.id,
+        last,
+    )
     assert json.loads(row["details"]) == {"qualifying_reporters": 3, "threshold": 3, "window_hours": 24}
     assert row["created_at"] is not None
 

@@ -34,17 +34,18 @@ async def test_blocking_yourself_is_a_422(client, alice, db):
 
 
 async def test_blocking_an_unknown_user_is_a_404(client, alice):
-    response = await client.post("/api/v1/safety/block", json={"user_id": str(uuid.uuid4())},
-                                 headers=alice.headers)
+    response = await client.post("/api/v1/safety/block", json={"user_id": str(uuid.uuid4())}, headers=alice.headers)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "user_not_found"
 
 
 async def test_block_body_is_validated(client, alice):
-    assert (await client.post("/api/v1/safety/block", json={"user_id": "nope"},
-                              headers=alice.headers)).status_code == 422
-    assert (await client.post("/api/v1/safety/block", json={"user_id": str(alice.id), "x": 1},
-                              headers=alice.headers)).status_code == 422
+    assert (
+        await client.post("/api/v1/safety/block", json={"user_id": "nope"}, headers=alice.headers)
+    ).status_code == 422
+    assert (
+        await client.post("/api/v1/safety/block", json={"user_id": str(alice.id), "x": 1}, headers=alice.headers)
+    ).status_code == 422
 
 
 async def test_block_requires_a_login(client, bob):
@@ -58,9 +59,11 @@ async def test_block_ends_the_active_match_and_tells_both(client, alice, bob, db
         assert (await block(client, alice, bob)).status_code == 200
         heard = await events.drain()
     assert sorted((u, d["match_id"]) for u, e, d in heard if e == "match_removed") == sorted(
-        [(alice.id, str(match_id)), (bob.id, str(match_id))])
-    row = await db.fetchrow("SELECT is_active, end_reason, unmatched_at, unmatched_by FROM matches WHERE id = $1",
-                            match_id)
+        [(alice.id, str(match_id)), (bob.id, str(match_id))]
+    )
+    row = await db.fetchrow(
+        "SELECT is_active, end_reason, unmatched_at, unmatched_by FROM matches WHERE id = $1", match_id
+    )
     assert row["is_active"] is False and row["end_reason"] == "blocked"
     assert row["unmatched_at"] is not None and row["unmatched_by"] == alice.id
 
@@ -79,7 +82,8 @@ async def test_block_tells_every_replica_to_stop_events_between_the_two(client, 
         await block(client, alice, bob)
         heard = await events.drain()
     assert sorted((u, d["user_id"]) for u, e, d in heard if e == "_blocked") == sorted(
-        [(alice.id, str(bob.id)), (bob.id, str(alice.id))])
+        [(alice.id, str(bob.id)), (bob.id, str(alice.id))]
+    )
 
 
 async def test_block_leaves_other_matches_alone(client, alice, bob, settings, db):

@@ -14,8 +14,9 @@ from tests.safety.conftest import make_match
 
 
 async def send(http, user, match_id, content="hi"):
-    return await http.post("/api/v1/messages/send", headers=user.headers,
-                           json={"match_id": str(match_id), "content": content})
+    return await http.post(
+        "/api/v1/messages/send", headers=user.headers, json={"match_id": str(match_id), "content": content}
+    )
 
 
 async def block(http, who, whom):
@@ -71,8 +72,9 @@ async def test_a_block_tells_both_sockets_match_removed_and_then_nothing_passes(
     # ...and events about Bob that were already on their way are dropped: the sentinel after them
     # is the very next frame Alice gets (one Redis channel keeps publish order).
     events = live.app.state.resources.get(EventBus)
-    await events.to_users([alice.id], "user_typing",
-                          {"match_id": str(match_id), "user_id": str(bob.id), "is_typing": True})
+    await events.to_users(
+        [alice.id], "user_typing", {"match_id": str(match_id), "user_id": str(bob.id), "is_typing": True}
+    )
     await events.to_users([alice.id], "new_message", {"message": {"sender_id": str(bob.id), "content": "x"}})
     await events.to_users([alice.id], "match_removed", {"match_id": "sentinel"})
     assert await sa.next() == {"event": "match_removed", "data": {"match_id": "sentinel"}}
@@ -82,8 +84,10 @@ async def test_a_block_tells_both_sockets_match_removed_and_then_nothing_passes(
 async def _propagated(hub, one, other) -> None:
     """The block is announced after the response (once committed): wait until both sides' sockets have it."""
     async with asyncio.timeout(WAIT_S):
-        while not (all(str(other.id) in c.blocked for c in hub.by_user.get(str(one.id), ()))
-                   and all(str(one.id) in c.blocked for c in hub.by_user.get(str(other.id), ()))):
+        while not (
+            all(str(other.id) in c.blocked for c in hub.by_user.get(str(one.id), ()))
+            and all(str(one.id) in c.blocked for c in hub.by_user.get(str(other.id), ()))
+        ):
             await asyncio.sleep(0.02)
 
 
@@ -109,8 +113,9 @@ async def test_a_ban_closes_the_users_live_sockets_and_ends_http_access(live, se
     await grant_moderator(settings.database_url, mod.phone)
     bob = await make_member(live.http, live.outbox, first_name="Bob")
     first, second = await connect(live, bob), await connect(live, bob)
-    response = await live.http.post(f"/api/v1/moderation/users/{bob.id}/ban", headers=mod.headers,
-                                    json={"reason": "scam"})
+    response = await live.http.post(
+        f"/api/v1/moderation/users/{bob.id}/ban", headers=mod.headers, json={"reason": "scam"}
+    )
     assert response.status_code == 200
     assert (await first.next("error"))["data"]["code"] == "session_ended"
     assert await closed_with(first) == 4401 and await closed_with(second) == 4401

@@ -103,8 +103,9 @@ async def test_a_block_racing_a_mutual_like_ends_the_new_match(app, client, alic
     await swipe(alice, bob, "like")
     resources = app.state.resources
     async with resources.sessionmaker() as session:
-        service = MatchingService(MatchingRepository(session), resources.settings, resources.get(Backends),
-                                  resources.get(Photos).photo_url)
+        service = MatchingService(
+            MatchingRepository(session), resources.settings, resources.get(Backends), resources.get(Photos).photo_url
+        )
         assert (await service.swipe(bob.id, alice.id, "like")).is_match
         racing = asyncio.ensure_future(block(client, alice, bob))
         while not await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"):
@@ -116,25 +117,31 @@ async def test_a_block_racing_a_mutual_like_ends_the_new_match(app, client, alic
     assert await match_ids(client, alice) == [] and await match_ids(client, bob) == []
 
 
-async def test_reaching_the_report_threshold_takes_the_profile_out_of_feeds(client, settings, alice, bob, feed,
-                                                                          credible_reporter):
+async def test_reaching_the_report_threshold_takes_the_profile_out_of_feeds(
+    client, settings, alice, bob, feed, credible_reporter
+):
     assert bob.id in ids(await feed(alice))
-    for n in range(settings.report_auto_hide_threshold):
+    for _n in range(settings.report_auto_hide_threshold):
         reporter = await credible_reporter(bob)
-        response = await client.post("/api/v1/safety/report", headers=reporter.headers, json={
-            "reported_user_id": str(bob.id), "reason": "fake_profile", "block": False})
+        response = await client.post(
+            "/api/v1/safety/report",
+            headers=reporter.headers,
+            json={"reported_user_id": str(bob.id), "reason": "fake_profile", "block": False},
+        )
         assert response.status_code == 200
     assert bob.id not in ids(await feed(alice))
 
 
-async def test_a_banned_user_leaves_feeds_likes_you_and_match_lists(client, settings, alice, bob, swipe, feed,
-                                                                    make_premium, moderator):
+async def test_a_banned_user_leaves_feeds_likes_you_and_match_lists(
+    client, settings, alice, bob, swipe, feed, make_premium, moderator
+):
     carol = await make_member(client, settings.sms_outbox, first_name="Carol")
     await make_premium(carol)
     await matched(swipe, alice, bob)
     await swipe(bob, carol, "like")
-    response = await client.post(f"/api/v1/moderation/users/{bob.id}/ban", headers=moderator.headers,
-                                 json={"reason": "scam"})
+    response = await client.post(
+        f"/api/v1/moderation/users/{bob.id}/ban", headers=moderator.headers, json={"reason": "scam"}
+    )
     assert response.status_code == 200
     assert bob.id not in ids(await feed(carol))
     assert (await client.get("/api/v1/matching/likes-you", headers=carol.headers)).json()["count"] == 0
@@ -143,25 +150,36 @@ async def test_a_banned_user_leaves_feeds_likes_you_and_match_lists(client, sett
 
 async def test_evidence_survives_an_unmatch_through_the_api(client, alice, bob, swipe, db):
     match_id = await matched(swipe, alice, bob)
-    sent = await client.post("/api/v1/messages/send", headers=bob.headers,
-                             json={"match_id": str(match_id), "content": "give me your bank details"})
+    sent = await client.post(
+        "/api/v1/messages/send",
+        headers=bob.headers,
+        json={"match_id": str(match_id), "content": "give me your bank details"},
+    )
     assert sent.status_code == 200, sent.text
-    report = await client.post("/api/v1/safety/report", headers=alice.headers, json={
-        "reported_user_id": str(bob.id), "reason": "scam", "block": False})
+    report = await client.post(
+        "/api/v1/safety/report",
+        headers=alice.headers,
+        json={"reported_user_id": str(bob.id), "reason": "scam", "block": False},
+    )
     report_id = uuid.UUID(report.json()["report_id"])
     assert (await client.delete(f"/api/v1/matching/matches/{match_id}", headers=bob.headers)).status_code == 200
     evidence = json.loads(await db.fetchval("SELECT evidence FROM reports WHERE id = $1", report_id))
     assert [(m["sender_id"], m["content"]) for m in evidence["messages"]] == [
-        (str(bob.id), "give me your bank details")]
+        (str(bob.id), "give me your bank details")
+    ]
 
 
 async def test_a_report_after_an_unmatch_still_captures_the_conversation(client, alice, bob, swipe, db):
     match_id = await matched(swipe, alice, bob)
-    await client.post("/api/v1/messages/send", headers=bob.headers,
-                      json={"match_id": str(match_id), "content": "you'll regret unmatching"})
+    await client.post(
+        "/api/v1/messages/send",
+        headers=bob.headers,
+        json={"match_id": str(match_id), "content": "you'll regret unmatching"},
+    )
     assert (await client.delete(f"/api/v1/matching/matches/{match_id}", headers=alice.headers)).status_code == 200
-    await client.post("/api/v1/safety/report", headers=alice.headers, json={
-        "reported_user_id": str(bob.id), "reason": "harassment"})
+    await client.post(
+        "/api/v1/safety/report", headers=alice.headers, json={"reported_user_id": str(bob.id), "reason": "harassment"}
+    )
     evidence = json.loads(await db.fetchval("SELECT evidence FROM reports"))
     assert evidence["match"]["id"] == str(match_id) and evidence["match"]["is_active"] is False
     assert [m["content"] for m in evidence["messages"]] == ["you'll regret unmatching"]

@@ -13,15 +13,19 @@ from tests.safety.conftest import add_message, make_match
 
 
 async def file_report(client, who, whom, reason="harassment", block=True) -> str:
-    response = await client.post("/api/v1/safety/report", headers=who.headers, json={
-        "reported_user_id": str(whom.id), "reason": reason, "description": "bad", "block": block})
+    response = await client.post(
+        "/api/v1/safety/report",
+        headers=who.headers,
+        json={"reported_user_id": str(whom.id), "reason": reason, "description": "bad", "block": block},
+    )
     assert response.status_code == 200, response.text
     return response.json()["report_id"]
 
 
 async def resolve(client, who, report_id, status, note="checked"):
-    return await client.post(f"/api/v1/moderation/reports/{report_id}/resolve", headers=who.headers,
-                             json={"status": status, "note": note})
+    return await client.post(
+        f"/api/v1/moderation/reports/{report_id}/resolve", headers=who.headers, json={"status": status, "note": note}
+    )
 
 
 async def ban(client, who, whom, reason="scam"):
@@ -31,11 +35,14 @@ async def ban(client, who, whom, reason="scam"):
 # --- the role --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("GET", "/api/v1/moderation/reports?status=pending", None),
-    ("POST", "/api/v1/moderation/reports/{report}/resolve", {"status": "dismissed", "note": "x"}),
-    ("POST", "/api/v1/moderation/users/{user}/ban", {"reason": "x"}),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("GET", "/api/v1/moderation/reports?status=pending", None),
+        ("POST", "/api/v1/moderation/reports/{report}/resolve", {"status": "dismissed", "note": "x"}),
+        ("POST", "/api/v1/moderation/users/{user}/ban", {"reason": "x"}),
+    ],
+)
 async def test_ordinary_users_get_403_on_every_moderation_route(client, alice, bob, db, method, path, body):
     report_id = await file_report(client, alice, bob)
     url = path.format(report=report_id, user=bob.id)
@@ -148,7 +155,7 @@ async def test_resolving_an_unknown_report_is_a_404(client, moderator):
 
 async def hide_by_three(client, credible_reporter, target) -> list[str]:
     ids = []
-    for n in range(3):
+    for _n in range(3):
         reporter = await credible_reporter(target)
         ids.append(await file_report(client, reporter, target, block=False))
     return ids
@@ -196,19 +203,22 @@ async def test_a_banned_users_tokens_stop_working_at_once(client, moderator, bob
     assert (await client.get("/api/v1/profile/me", headers=bob.headers)).status_code == 200
     await ban(client, moderator, bob)
     assert (await client.get("/api/v1/profile/me", headers=bob.headers)).status_code == 401
-    refreshed = await client.post("/api/v1/auth/refresh-token",
-                                  headers={"Authorization": f"Bearer {bob.refresh_token}"})
+    refreshed = await client.post(
+        "/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {bob.refresh_token}"}
+    )
     assert refreshed.status_code == 401
-    assert await db.fetchval("SELECT count(*) FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL",
-                             bob.id) == 0
+    assert (
+        await db.fetchval("SELECT count(*) FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL", bob.id) == 0
+    )
 
 
 async def test_a_banned_number_cannot_log_in_again(client, app, settings, moderator, bob):
     await ban(client, moderator, bob)
     await app.state.resources.redis.flushdb()  # skip the resend cooldown
     await client.post("/api/v1/auth/send-otp", json={"phone_number": bob.phone})
-    response = await client.post("/api/v1/auth/verify-otp", json={
-        "phone_number": bob.phone, "otp": last_code(settings.sms_outbox, bob.phone)})
+    response = await client.post(
+        "/api/v1/auth/verify-otp", json={"phone_number": bob.phone, "otp": last_code(settings.sms_outbox, bob.phone)}
+    )
     assert response.status_code == 403 and response.json()["error"]["code"] == "account_banned"
 
 
@@ -235,8 +245,9 @@ async def test_banning_twice_is_idempotent(client, moderator, bob, db):
 
 
 async def test_banning_an_unknown_user_is_a_404_and_yourself_a_422(client, moderator):
-    response = await client.post(f"/api/v1/moderation/users/{uuid.uuid4()}/ban", headers=moderator.headers,
-                                 json={"reason": "x"})
+    response = await client.post(
+        f"/api/v1/moderation/users/{uuid.uuid4()}/ban", headers=moderator.headers, json={"reason": "x"}
+    )
     assert response.status_code == 404
     assert (await ban(client, moderator, moderator)).status_code == 422
 

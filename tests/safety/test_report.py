@@ -9,8 +9,16 @@ import pytest
 
 from tests.safety.conftest import add_message, make_match
 
-REASONS = ["inappropriate_behavior", "harassment", "spam", "fake_profile", "underage", "scam",
-           "offline_behavior", "other"]
+REASONS = [
+    "inappropriate_behavior",
+    "harassment",
+    "spam",
+    "fake_profile",
+    "underage",
+    "scam",
+    "offline_behavior",
+    "other",
+]
 
 
 async def report(client, who, whom, **body):
@@ -24,8 +32,13 @@ async def test_report_answers_with_the_seed_shape_and_stores_a_pending_report(cl
     body = response.json()
     assert body["success"] is True and set(body) == {"success", "report_id"}
     row = await db.fetchrow("SELECT * FROM reports WHERE id = $1", uuid.UUID(body["report_id"]))
-    assert (row["reporter_id"], row["reported_user_id"], row["reason"], row["description"], row["status"]) == \
-        (alice.id, bob.id, "harassment", "Rude messages", "pending")
+    assert (row["reporter_id"], row["reported_user_id"], row["reason"], row["description"], row["status"]) == (
+        alice.id,
+        bob.id,
+        "harassment",
+        "Rude messages",
+        "pending",
+    )
 
 
 @pytest.mark.parametrize("reason", REASONS)
@@ -95,8 +108,10 @@ async def test_a_closed_report_does_not_absorb_a_new_one(client, alice, bob, db)
 
 async def test_reporting_also_blocks_by_default(client, alice, bob, db):
     await report(client, alice, bob)
-    assert await db.fetchval("SELECT count(*) FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-                             alice.id, bob.id) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", alice.id, bob.id)
+        == 1
+    )
 
 
 async def test_reporting_with_block_false_does_not_block(client, alice, bob, db):
@@ -109,8 +124,9 @@ async def test_reporting_ends_the_match_and_tells_both(client, alice, bob, db, i
     async with inbox(alice, bob) as events:
         await report(client, alice, bob)
         heard = await events.drain()
-    assert sorted(u for u, e, d in heard if e == "match_removed" and d["match_id"] == str(match_id)) == \
-        sorted([alice.id, bob.id])
+    assert sorted(u for u, e, d in heard if e == "match_removed" and d["match_id"] == str(match_id)) == sorted(
+        [alice.id, bob.id]
+    )
     assert await db.fetchval("SELECT end_reason FROM matches WHERE id = $1", match_id) == "blocked"
 
 
@@ -129,7 +145,9 @@ async def test_the_recent_conversation_is_kept_as_evidence(client, alice, bob, d
     evidence = json.loads(row["evidence"])
     assert row["match_id"] == match_id and evidence["match"]["id"] == str(match_id)
     assert [(m["id"], m["sender_id"], m["content"], m["message_type"]) for m in evidence["messages"]] == [
-        (str(hello), str(alice.id), "hello", "text"), (str(rude), str(bob.id), "something rude", "text")]
+        (str(hello), str(alice.id), "hello", "text"),
+        (str(rude), str(bob.id), "something rude", "text"),
+    ]
     assert all(m["sent_at"] for m in evidence["messages"]) and evidence["captured_at"]
 
 
@@ -184,7 +202,7 @@ async def test_one_reporter_repeating_themselves_does_not_hide_anyone(client, al
 
 
 async def test_old_reports_do_not_count_towards_hiding(client, credible_reporter, bob, db):
-    for n in range(2):
+    for _n in range(2):
         reporter = await credible_reporter(bob)
         await report(client, reporter, bob)
     await db.execute("UPDATE reports SET created_at = now() - interval '25 hours'")
@@ -202,6 +220,5 @@ async def test_reports_are_rate_limited_per_reporter(client, alice, bob, monkeyp
     from deployments.safety import router
 
     monkeypatch.setattr(router, "REPORTS_PER_HOUR", 2)
-    answers = [(await report(client, alice, bob, reason=r, block=False)).status_code
-               for r in ("spam", "scam", "other")]
+    answers = [(await report(client, alice, bob, reason=r, block=False)).status_code for r in ("spam", "scam", "other")]
     assert answers == [200, 200, 429]
