@@ -1,4 +1,4 @@
-"""Command line: `python -m deployments.cli run | migrate | deploy | moderator PHONE`.
+"""Command line: `python -m deployments.cli run | migrate | deploy | moderator PHONE | purge`.
 
 `run` is what `make run` calls: embedded PostgreSQL/Redis when no URLs are set, migrations,
 a local Ray, `serve deploy serve_config.yaml`, then waits; Ctrl-C or SIGTERM stops all of it.
@@ -140,6 +140,24 @@ def moderator(args: argparse.Namespace) -> int:
         services.stop()
 
 
+def purge(_: argparse.Namespace) -> int:
+    """One purge round (deployments/account), for operators who run it from cron; prints the counts."""
+    from deployments.account.lifecycle import standalone_purge
+    from kit.embedded import ensure_services
+
+    settings = load_settings()
+    services = ensure_services(settings.data_dir, settings.database_url, settings.redis_url)
+    try:
+        counts = asyncio.run(standalone_purge(settings.model_copy(update={"database_url": services.database_url})))
+    finally:
+        services.stop()
+    if counts is None:
+        step("another purge is running; nothing done")
+        return 0
+    step("purge erased: " + ", ".join(f"{name}={n}" for name, n in counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployments.cli", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     grant = commands.add_parser("moderator", help="give the account with this phone number the moderator role")
     grant.add_argument("phone")
     grant.set_defaults(func=moderator)
+    commands.add_parser("purge", help="erase what is due (deleted and inactive accounts, expired codes and "
+                        "sessions, old reports, orphaned media); for cron").set_defaults(func=purge)
     args = parser.parse_args(argv)
     return args.func(args)
 

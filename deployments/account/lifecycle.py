@@ -15,9 +15,13 @@ from dataclasses import dataclass
 
 from deployments.account.service import Purger
 from deployments.auth.lifecycle import AuthParts
+from deployments.auth.sms import make_sms_provider
 from deployments.backends import Backends
 from deployments.photos.lifecycle import Photos
+from deployments.photos.storage import make_storage
+from kit.db import make_engine, make_sessionmaker
 from kit.resources import Resources
+from kit.settings import Settings
 
 log = logging.getLogger("app.account")
 FIRST_ROUND_S = 60.0  # start-up is busy enough; the first round can wait
@@ -44,6 +48,18 @@ def purger(resources: Resources) -> Purger:
         resources.get(AuthParts).sms,
         forget=forget,
     )
+
+
+async def standalone_purge(settings: Settings) -> dict[str, int] | None:
+    """One purge outside the app (`python -m deployments.cli purge`): its own engine, store and SMS
+    provider; no shard caches to tell (they reload from PostgreSQL)."""
+    engine = make_engine(settings.database_url, 2)
+    storage = make_storage(settings)
+    try:
+        return await Purger(settings, engine, make_sessionmaker(engine), storage, make_sms_provider(settings)).run()
+    finally:
+        await storage.close()
+        await engine.dispose()
 
 
 async def _purge_loop(resources: Resources, interval_s: float) -> None:
