@@ -27,21 +27,28 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 # Limits that would throttle the load generator itself; everything else stays at its default.
 BENCH_ENV = {
-    "RATE_API_PER_HOUR": "1000000000", "RATE_OTP_PER_HOUR": "1000000000", "OTP_RESEND_COOLDOWN_S": "0",
-    "RATE_LOGIN_FAILURES_PER_HOUR": "1000000000", "RATE_MESSAGES_PER_MINUTE": "1000000000",
-    "RATE_OTP_PER_IP_PER_HOUR": "1000000000", "RATE_OTP_PER_PREFIX_PER_HOUR": "1000000000",
-    "RATE_OTP_GLOBAL_PER_HOUR": "1000000000", "RATE_FEED_PAGES_PER_HOUR": "1000000000",
+    "RATE_API_PER_HOUR": "1000000000",
+    "RATE_OTP_PER_HOUR": "1000000000",
+    "OTP_RESEND_COOLDOWN_S": "0",
+    "RATE_LOGIN_FAILURES_PER_HOUR": "1000000000",
+    "RATE_MESSAGES_PER_MINUTE": "1000000000",
+    "RATE_OTP_PER_IP_PER_HOUR": "1000000000",
+    "RATE_OTP_PER_PREFIX_PER_HOUR": "1000000000",
+    "RATE_OTP_GLOBAL_PER_HOUR": "1000000000",
+    "RATE_FEED_PAGES_PER_HOUR": "1000000000",
     "RATE_LOCATION_UPDATES_PER_HOUR": "1000000000",
-    "FREE_DAILY_LIKES": "1000000000", "LOG_LEVEL": "WARNING", "APP_ENV": "development",
+    "FREE_DAILY_LIKES": "1000000000",
+    "LOG_LEVEL": "WARNING",
+    "APP_ENV": "development",
 }
 SERVE_FAST_INGRESS = SERVE_ENV  # what `make run` sets: direct ingress + HAProxy (and its controller interval)
 
 
-def wait_healthy(base: str, timeout_s: float = 180) -> None:
+def wait_healthy(base: str, timeout_s: float = 180, path: str = "/health") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{base}{path}", timeout=2) as r:
                 if r.status == 200:
                     return
         time.sleep(0.5)
@@ -59,9 +66,15 @@ class Infra:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, **BENCH_ENV, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                "SMS_OUTBOX": str(self.outbox), "DATA_DIR": str(BENCH_DIR),
-                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        return {
+            **os.environ,
+            **BENCH_ENV,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "SMS_OUTBOX": str(self.outbox),
+            "DATA_DIR": str(BENCH_DIR),
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
 
 
 @contextlib.contextmanager
@@ -72,8 +85,9 @@ def infra(fresh: bool = True) -> Iterator[Infra]:
     if fresh and BENCH_DIR.exists():
         shutil.rmtree(BENCH_DIR)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    services = ensure_services(BENCH_DIR, os.environ.get("BENCH_DATABASE_URL", ""),
-                               os.environ.get("BENCH_REDIS_URL", ""))
+    services = ensure_services(
+        BENCH_DIR, os.environ.get("BENCH_DATABASE_URL", ""), os.environ.get("BENCH_REDIS_URL", "")
+    )
     try:
         upgrade(services.database_url)
         yield Infra(services.database_url, services.redis_url, BENCH_DIR / "sms.jsonl", services)
@@ -82,24 +96,52 @@ def infra(fresh: bool = True) -> Iterator[Infra]:
 
 
 @contextlib.contextmanager
-def uvicorn_app(infra: Infra, port: int | None = None, extra_env: dict | None = None) -> Iterator[str]:
+def uvicorn_app(
+    infra: Infra,
+    port: int | None = None,
+    extra_env: dict | None = None,
+    factory: str = "deployments.app:create_app",
+    health: str = "/health",
+) -> Iterator[str]:
     """The same FastAPI app on bare uvicorn (one process, in-process backends): the baseline."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "deployments.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, env={**infra.env, **(extra_env or {})}, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, 60)
+        wait_healthy(base, 60, health)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
+def reference_app(infra: Infra) -> contextlib.AbstractContextManager[str]:
+    """`bench.reference` started exactly like the baseline (bare uvicorn, one process)."""
+    return uvicorn_app(infra, factory="bench.reference:create_app", health="/docs")
+
+
 @contextlib.contextmanager
-def serve_app(infra: Infra, fast_ingress: bool = True, overrides: dict | None = None,
-              extra_env: dict | None = None, replica_env: dict | None = None) -> Iterator[str]:
+def serve_app(
+    infra: Infra,
+    fast_ingress: bool = True,
+    overrides: dict | None = None,
+    extra_env: dict | None = None,
+    replica_env: dict | None = None,
+) -> Iterator[str]:
     """The app on a fresh local Ray via `serve deploy serve_config.yaml` (optionally with
     per-deployment overrides such as {"Gateway": {"num_replicas": 1}}, and `replica_env`
     replacing the env vars serve_config.yaml gives the replicas)."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -27,7 +28,7 @@ def async_url(url: str) -> str:
     """Accept the usual `postgresql://` spelling and pick the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 
@@ -38,8 +39,9 @@ def sync_url(url: str) -> str:
 def make_engine(url: str, pool_size: int = 10, ping_after_idle_s: float = 1.0) -> AsyncEngine:
     # hide_parameters: a failed statement's error (and so its traceback) never lists the bound
     # values, which are phone numbers, tokens and message texts.
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                                 hide_parameters=True)
+    engine = create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, hide_parameters=True
+    )
     _ping_idle_connections(engine, ping_after_idle_s)
     mask_phones_in_errors(engine)
     return engine
@@ -148,8 +150,13 @@ class LazyPool:
                 if self._pool is None:
                     import asyncpg
 
-                    self._pool = await asyncpg.create_pool(self.database_url, min_size=0, max_size=self.max_size,
-                                                           max_inactive_connection_lifetime=60, reset=_keep)
+                    self._pool = await asyncpg.create_pool(
+                        self.database_url,
+                        min_size=0,
+                        max_size=self.max_size,
+                        max_inactive_connection_lifetime=60,
+                        reset=_keep,
+                    )
         return self._pool
 
     async def close(self) -> None:
@@ -160,3 +167,27 @@ class LazyPool:
 
 async def _keep(connection) -> None:
     """Release without a reset query (see `LazyPool`)."""
+
+
+class Row(asyncpg.Record):
+    """An asyncpg row whose columns also read as attributes, as code written for ORM rows reads them."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+async def fetch_raw(session: AsyncSession, pg: LazyPool | None, sql: str, *args: Any) -> list[Row]:
+    """Run one raw asyncpg statement (`$1` parameters) for a hot read path: on the raw pool, with no
+    transaction and none of the ORM's per-statement work, while the request's unit of work has not
+    begun; inside it (on its connection, so it sees the request's own writes) once it has."""
+    if pg is not None and not session.in_transaction():
+        pool = await pg.get()
+        return await pool.fetch(sql, *args, record_class=Row)
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the unit of work's connection is closed")
+    return await raw.fetch(sql, *args, record_class=Row)

@@ -3,7 +3,7 @@ which each domain uses for the typed part it keeps there."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import redis.asyncio as aioredis
@@ -17,29 +17,31 @@ from kit.settings import Settings
 T = TypeVar("T")
 
 
-def _resources(connection: HTTPConnection) -> Resources:
+# Every dependency here is `async def`, though none awaits: FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hop per dependency per request.
+async def _resources(connection: HTTPConnection) -> Resources:
     return resources_of(connection.app)
 
 
 AppResources = Annotated[Resources, Depends(_resources)]
 
 
-def _settings(resources: AppResources) -> Settings:
+async def _settings(resources: AppResources) -> Settings:
     return resources.settings
 
 
-def _redis(resources: AppResources) -> aioredis.Redis:
+async def _redis(resources: AppResources) -> aioredis.Redis:
     return resources.redis
 
 
-def _limiter(resources: AppResources) -> RateLimiter:
+async def _limiter(resources: AppResources) -> RateLimiter:
     return resources.limiter
 
 
-def part(kind: type[T]) -> Callable[[HTTPConnection], T]:
+def part(kind: type[T]) -> Callable[[HTTPConnection], Awaitable[T]]:
     """A dependency answering the domain part `kind` (`Annotated[Kind, Depends(part(Kind))]`)."""
 
-    def dependency(connection: HTTPConnection) -> T:
+    async def dependency(connection: HTTPConnection) -> T:
         return resources_of(connection.app).get(kind)
 
     dependency.__name__ = f"part_{kind.__name__}"

@@ -10,10 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from deployments.auth.repository import AuthRepository
+from deployments.auth.repository import CallerRepository
 from deployments.auth.service import end_reason
-from kit.db import Session
-from kit.deps import AppSettings, Limiter
+from kit.deps import AppResources
 from kit.errors import Forbidden, Unauthorized
 from kit.security import TokenError, decode_token
 
@@ -43,26 +42,30 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
 
 async def current_user(
     request: Request,
-    session: Session,
-    settings: AppSettings,
-    limiter: Limiter,
+    resources: AppResources,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
+    """No `Session` here: the caller check runs on the raw pool, so a route that needs no ORM
+    work opens no transaction at all."""
+    settings = resources.settings
     try:
         claims = decode_token(settings, bearer_token(credentials), "access")
     except TokenError as exc:
         raise Unauthorized(str(exc), code="invalid_token") from exc
-    repo = AuthRepository(session)
-    caller = await repo.load_caller(claims.session_id, claims.user_id)
+    callers = CallerRepository(resources.pg)
+    caller = await callers.load(claims.session_id, claims.user_id)
     ended = end_reason(caller, settings.session_max_age_s)
-    if ended is not None:
-        message, code = REFUSALS.get(ended, REFUSALS["revoked"])
+    if ended is not None or caller is None:
+        message, code = REFUSALS.get(ended or "revoked", REFUSALS["revoked"])
         raise Unauthorized(message, code=code)
-    await limiter.hit("api", str(caller.user_id), settings.rate_api_per_hour, 3600,
-                      message="API request limit reached; slow down")
+    # Leased tokens (`RateLimiter.take`): a Redis round trip every few requests, not every one,
+    # and the hour's total still never exceeds the limit.
+    await resources.limiter.take(
+        "api", str(caller.user_id), settings.rate_api_per_hour, 3600, message="API request limit reached; slow down"
+    )
     now = datetime.now(UTC)
     if caller.last_active_at is None or now - caller.last_active_at > ACTIVITY_RESOLUTION:
-        await repo.touch_activity(caller.user_id)
+        await callers.touch_activity(caller.user_id)
     request.state.caller_id = caller.user_id
     return Caller(caller.user_id, caller.session_id, caller.is_moderator)
 

@@ -21,7 +21,7 @@ async def on_startup(resources: Resources) -> None:
     resources.add(AuthParts(make_sms_provider(resources.settings)))
 
 
-def _sms(parts: Annotated[AuthParts, Depends(part(AuthParts))]) -> SmsProvider:
+async def _sms(parts: Annotated[AuthParts, Depends(part(AuthParts))]) -> SmsProvider:
     return parts.sms
 
 

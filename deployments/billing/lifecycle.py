@@ -28,7 +28,7 @@ async def on_startup(resources: Resources) -> None:
     resources.add(BillingParts(resources))
 
 
-def _provider(parts: Annotated[BillingParts, Depends(part(BillingParts))]) -> BillingProvider:
+async def _provider(parts: Annotated[BillingParts, Depends(part(BillingParts))]) -> BillingProvider:
     return parts.provider()
 
 

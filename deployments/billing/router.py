@@ -17,7 +17,7 @@ from kit.errors import error_responses
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
 
-def _service(session: Session, provider: Provider) -> BillingService:
+async def _service(session: Session, provider: Provider) -> BillingService:
     return BillingService(SubscriptionRepository(session), provider)
 
 
@@ -36,20 +36,28 @@ async def subscription(caller: CurrentUser, service: Service) -> SubscriptionRes
     return SubscriptionResponse(subscription=await service.current(caller.id))
 
 
-@router.post("/subscribe", response_model=SubscriptionResponse, responses=error_responses(
-    (402, "payment_failed", "the card was declined, or the payment needs a step this API cannot complete"),
-    (409, "already_subscribed", "an active subscription exists"),
-    (422, "invalid_payment_method", "the provider refused the token"),
-    (503, "billing_unavailable", "the payment provider is unreachable or the plan is not set up there"),
-))
+@router.post(
+    "/subscribe",
+    response_model=SubscriptionResponse,
+    responses=error_responses(
+        (402, "payment_failed", "the card was declined, or the payment needs a step this API cannot complete"),
+        (409, "already_subscribed", "an active subscription exists"),
+        (422, "invalid_payment_method", "the provider refused the token"),
+        (503, "billing_unavailable", "the payment provider is unreachable or the plan is not set up there"),
+    ),
+)
 async def subscribe(body: SubscribeRequest, caller: CurrentUser, service: Service) -> SubscriptionResponse:
     """Charge the card and start the plan (402 `payment_failed` on a decline, 409 if already subscribed)."""
     return SubscriptionResponse(subscription=await service.subscribe(caller.id, body))
 
 
-@router.post("/cancel", response_model=SubscriptionResponse, responses=error_responses(
-    (404, "no_subscription", "no active subscription"),
-))
+@router.post(
+    "/cancel",
+    response_model=SubscriptionResponse,
+    responses=error_responses(
+        (404, "no_subscription", "no active subscription"),
+    ),
+)
 async def cancel(caller: CurrentUser, service: Service) -> SubscriptionResponse:
     """Stop renewal; premium stays until `expires_at` of the period already paid."""
     return SubscriptionResponse(subscription=await service.cancel(caller.id))
@@ -58,8 +66,9 @@ async def cancel(caller: CurrentUser, service: Service) -> SubscriptionResponse:
 @router.post("/webhook", response_model=WebhookResponse, include_in_schema=False)
 async def webhook(request: Request, session: Session, provider: Provider) -> WebhookResponse:
     """Stripe events (signature checked) that change a subscription's status or paid period."""
-    subscription_id = provider.webhook_subscription_id(await request.body(),
-                                                       request.headers.get("stripe-signature", ""))
+    subscription_id = provider.webhook_subscription_id(
+        await request.body(), request.headers.get("stripe-signature", "")
+    )
     if subscription_id:
         await BillingService(SubscriptionRepository(session), provider).sync(subscription_id)
     return WebhookResponse()

@@ -34,8 +34,9 @@ Limit = Annotated[int, Query(ge=1, le=50, description="Page size (max 50)")]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
-def _service(session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl,
-             areas: Areas) -> MatchingService:
+async def _service(
+    session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl, areas: Areas
+) -> MatchingService:
     return MatchingService(MatchingRepository(session), settings, backends, photo_url, areas)
 
 

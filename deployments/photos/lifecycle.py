@@ -52,7 +52,7 @@ async def on_shutdown(resources: Resources) -> None:
 PhotoParts = Annotated[Photos, Depends(part(Photos))]
 
 
-def _photo_url(photos: PhotoParts) -> Callable[[Any], str]:
+async def _photo_url(photos: PhotoParts) -> Callable[[Any], str]:
     return photos.photo_url
 
 

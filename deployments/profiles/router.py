@@ -13,14 +13,14 @@ from deployments.profiles.schemas import ProfileResponse, ProfileUpdate, UpdateR
 from deployments.profiles.service import ProfileService
 from deployments.realtime.bus import Events
 from kit.db import Session
-from kit.deps import AppSettings, Limiter
+from kit.deps import AppResources, Limiter
 from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/profile", tags=["profile"])
 
 
-def _service(session: Session, photo_url: PhotoUrl, limiter: Limiter, settings: AppSettings) -> ProfileService:
-    return ProfileService(ProfileRepository(session), photo_url, limiter, settings)
+async def _service(session: Session, photo_url: PhotoUrl, limiter: Limiter, resources: AppResources) -> ProfileService:
+    return ProfileService(ProfileRepository(session, resources.pg), photo_url, limiter, resources.settings)
 
 
 Service = Annotated[ProfileService, Depends(_service)]
@@ -32,11 +32,15 @@ async def get_me(caller: CurrentUser, service: Service) -> ProfileResponse:
     return ProfileResponse(profile=await service.read(caller.id))
 
 
-@router.put("/me", response_model=UpdateResponse, responses=error_responses(
-    (422, "invalid_birth_date", "under 18, or not a plausible birth date"),
-    (422, "invalid_age_range", "age_min above age_max (the stored one where only one is sent)"),
-    (429, "location_limit_reached", "RATE_LOCATION_UPDATES_PER_HOUR moves to another grid cell this hour"),
-))
+@router.put(
+    "/me",
+    response_model=UpdateResponse,
+    responses=error_responses(
+        (422, "invalid_birth_date", "under 18, or not a plausible birth date"),
+        (422, "invalid_age_range", "age_min above age_max (the stored one where only one is sent)"),
+        (429, "location_limit_reached", "RATE_LOCATION_UPDATES_PER_HOUR moves to another grid cell this hour"),
+    ),
+)
 async def update_me(body: ProfileUpdate, caller: CurrentUser, service: Service, events: Events) -> UpdateResponse:
     """Update the caller's profile; omitted fields keep their value."""
     profile = await service.update(caller.id, body)

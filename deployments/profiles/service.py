@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 from deployments.matching.geo import same_cell
 from deployments.profiles.repository import ProfileRepository
@@ -27,9 +28,7 @@ class ProfileService:
         self.limiter, self.settings = limiter, settings
 
     async def read(self, user_id: uuid.UUID) -> ProfileOut:
-        profile = await self.repo.get(user_id)
-        interests = await self.repo.interests(user_id)
-        photos = await self.repo.photos(user_id)
+        profile, interests, photos = await self.repo.full(user_id)
         return self._render(user_id, profile, interests, photos)
 
     async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> ProfileOut:
@@ -76,8 +75,9 @@ class ProfileService:
             raise Unprocessable(f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})",
                                 code="invalid_age_range")
 
-    def _render(self, user_id: uuid.UUID, profile: UserProfile | None, interests: list[str],
-                photos: list[ProfilePhoto]) -> ProfileOut:
+    def _render(self, user_id: uuid.UUID, profile: Any, interests: list[str], photos: Sequence[Any]) -> ProfileOut:
+        """`profile`: a user_profiles row (ORM object or SQL row) or None; `photos`: rows with id,
+        is_primary and what `PhotoUrl` reads."""
         prefs = (PreferencesOut(max_distance=profile.max_distance, age_min=profile.age_min,
                                 age_max=profile.age_max, show_me=profile.show_me)
                  if profile else PreferencesOut(**DEFAULT_PREFERENCES))
