@@ -30,7 +30,7 @@ log = logging.getLogger("app")
 
 # Start order (and the order of their routes); shut-down runs backwards. Realtime first: the others
 # publish through its bus, and chat registers its socket handlers with it.
-DOMAINS = ("realtime", "auth", "profiles", "photos", "matching", "chat", "safety", "billing", "account")
+DOMAINS = ("realtime", "auth", "profiles", "photos", "matching", "chat", "safety", "billing", "account", "push")
 
 
 def domains() -> list[Domain]:
@@ -67,14 +67,17 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
         title="Dating backend API",
         version="1.0.0",
         description="Phone OTP login, profiles, feed and swipes, realtime chat (websocket `/ws`), "
-                    "safety and billing. Authorize with the `token` from `/api/v1/auth/verify-otp`.",
+        "safety and billing. Authorize with the `token` from `/api/v1/auth/verify-otp`.",
         lifespan=_lifespan(settings, backends or local_backends, registered),
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024},
-                       upload_guard=lambda token: _access_token_valid(settings, token))
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_paths={"/api/v1/profile/photos": settings.media_max_bytes + 64 * 1024},
+        upload_guard=lambda token: _access_token_valid(settings, token),
+    )
     app.add_middleware(RequestTimeout, seconds=settings.request_timeout_s)
     # Outside the others so a refused request costs nothing; inside the proxy-headers middleware
     # (which must stay outermost) so it counts the true client address.

@@ -10,12 +10,32 @@ from models.message import Message
 from models.moderation_audit import ModerationAudit
 from models.photo import MediaDeletion, ProfilePhoto
 from models.profile import UserInterest, UserProfile
+from models.push import MatchMute, NotificationSettings, PushDevice, PushOutbox
 from models.report import Report
 from models.subscription import Subscription
 from models.user import User
 
 __all__ = [
-    "AuthSession", "BannedPhone", "Base", "Block", "FeedImpression", "Match", "MediaDeletion", "Message",
-    "ModerationAudit", "OtpChallenge", "ProfilePhoto", "Report", "Subscription", "Swipe", "User", "UserInterest",
-    "UserProfile", "canonical_pair",
+    "AuthSession",
+    "BannedPhone",
+    "Base",
+    "Block",
+    "FeedImpression",
+    "Match",
+    "MatchMute",
+    "MediaDeletion",
+    "Message",
+    "ModerationAudit",
+    "NotificationSettings",
+    "OtpChallenge",
+    "ProfilePhoto",
+    "PushDevice",
+    "PushOutbox",
+    "Report",
+    "Subscription",
+    "Swipe",
+    "User",
+    "UserInterest",
+    "UserProfile",
+    "canonical_pair",
 ]

@@ -27,9 +27,28 @@ from kit.embedded import EmbeddedServices, start_postgres, start_redis
 from kit.migrate import upgrade
 from kit.settings import Settings
 
-TABLES = ["messages", "reports", "blocks", "swipes", "matches", "subscriptions", "profile_photos",
-          "media_deletions", "user_interests", "user_profiles", "auth_sessions", "otp_challenges", "users",
-          "feed_impressions", "moderation_audit", "banned_phones"]
+TABLES = [
+    "messages",
+    "reports",
+    "blocks",
+    "swipes",
+    "matches",
+    "subscriptions",
+    "profile_photos",
+    "media_deletions",
+    "user_interests",
+    "user_profiles",
+    "auth_sessions",
+    "otp_challenges",
+    "users",
+    "feed_impressions",
+    "moderation_audit",
+    "banned_phones",
+    "push_outbox",
+    "push_devices",
+    "match_mutes",
+    "notification_settings",
+]
 
 
 def _external_database(url: str) -> str:
@@ -56,8 +75,11 @@ def infra():
     redis_url = os.environ.get("TEST_REDIS_URL", "")
     services.database_url = _external_database(database_url) if database_url else start_postgres(tmp, services)
     if redis_url:
-        services.redis_url = redis_url.rstrip("/").rsplit("/", 1)[0] + f"/{random.randint(1, 15)}" \
-            if redis_url.count("/") > 2 else redis_url
+        services.redis_url = (
+            redis_url.rstrip("/").rsplit("/", 1)[0] + f"/{random.randint(1, 15)}"
+            if redis_url.count("/") > 2
+            else redis_url
+        )
     else:
         start_redis(tmp, services)
     upgrade(services.database_url)
@@ -72,12 +94,19 @@ def infra():
 def settings(infra, tmp_path) -> Settings:
     services, _ = infra
     return Settings(
-        app_env="test", database_url=services.database_url, redis_url=services.redis_url,
-        data_dir=tmp_path, sms_outbox=tmp_path / "sms.jsonl", public_base_url="http://test",
-        user_shards=2, match_shards=2, db_pool_size=5,
+        app_env="test",
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        data_dir=tmp_path,
+        sms_outbox=tmp_path / "sms.jsonl",
+        public_base_url="http://test",
+        user_shards=2,
+        match_shards=2,
+        db_pool_size=5,
         # Every test client is one address and new_phone() numbers share one block, so these two
         # budgets would refuse the tenth user of a test; their own tests set them back.
-        rate_otp_per_ip_per_hour=10**6, rate_otp_per_prefix_per_hour=10**6,
+        rate_otp_per_ip_per_hour=10**6,
+        rate_otp_per_prefix_per_hour=10**6,
     )
 
 
@@ -157,15 +186,29 @@ def ray_cluster(infra):
     os.environ.update(SERVE_ENV)
 
     # serve_config.yaml's replica env too, so Serve runs here the way `make run` deploys it.
-    env = {**replica_env_vars(), "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
-           "APP_ENV": "test", "SMS_OUTBOX": str(tmp / "serve-sms.jsonl"), "DATA_DIR": str(tmp),
-           "PUBLIC_BASE_URL": "http://127.0.0.1"}
+    env = {
+        **replica_env_vars(),
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "APP_ENV": "test",
+        "SMS_OUTBOX": str(tmp / "serve-sms.jsonl"),
+        "DATA_DIR": str(tmp),
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+    }
     # address="local": always a fresh cluster, never a `ray start` head that happens to run here.
-    ray.init(address="local", num_cpus=4, include_dashboard=False, namespace="dating-tests", log_to_driver=False,
-             ignore_reinit_error=True, runtime_env={"env_vars": env})
+    ray.init(
+        address="local",
+        num_cpus=4,
+        include_dashboard=False,
+        namespace="dating-tests",
+        log_to_driver=False,
+        ignore_reinit_error=True,
+        runtime_env={"env_vars": env},
+    )
     yield ray
     try:
         from ray import serve
+
         serve.shutdown()
     except Exception:  # Serve may never have started in this session
         pass

@@ -29,15 +29,21 @@ class Realtime:
     hub: Hub
     slots: SocketSlots
     handlers: dict[str, SocketHandler] = field(default_factory=dict)  # client event -> its domain's handler
-    on_close: list[CloseHook] = field(default_factory=list)            # told when an authenticated socket ends
+    on_close: list[CloseHook] = field(default_factory=list)  # told when an authenticated socket ends
+    on_open: list[CloseHook] = field(default_factory=list)  # told when a socket has authenticated
 
 
 async def on_startup(resources: Resources) -> None:
     settings = resources.settings
     bus = resources.add(EventBus(resources.redis))
     hub = Hub(settings.redis_url, auth_timeout_s=settings.ws_auth_timeout_s)
-    hub.guard = SessionGuard(hub, resources.sessionmaker, settings.session_max_age_s, settings.ws_session_cache_s,
-                             settings.ws_session_recheck_s)
+    hub.guard = SessionGuard(
+        hub,
+        resources.sessionmaker,
+        settings.session_max_age_s,
+        settings.ws_session_cache_s,
+        settings.ws_session_recheck_s,
+    )
     realtime = resources.add(Realtime(bus, hub, SocketSlots(resources.redis)))
     await hub.start()
     hub.guard.start()

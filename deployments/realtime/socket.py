@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
-from typing import Any
 import logging
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
@@ -71,7 +71,7 @@ async def _first_token(websocket: WebSocket, timeout_s: float) -> str | None:
     """The token of the first frame, which must be `authenticate` {token}; refuses the socket otherwise."""
     try:
         message = await asyncio.wait_for(websocket.receive(), timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await _refuse(websocket, "auth_timeout", f"Authenticate within {timeout_s:g} seconds of connecting")
         return None
     if message["type"] == "websocket.disconnect":
@@ -79,14 +79,16 @@ async def _first_token(websocket: WebSocket, timeout_s: float) -> str | None:
     parsed = parse_frame(message)
     token = parsed[1].get("token") if isinstance(parsed, tuple) and parsed[0] == "authenticate" else None
     if not isinstance(token, str) or not token:
-        await _refuse(websocket, "missing_token", 'The first frame must be {"event": "authenticate", '
-                                                  '"data": {"token": "<access token>"}}')
+        await _refuse(
+            websocket,
+            "missing_token",
+            'The first frame must be {"event": "authenticate", "data": {"token": "<access token>"}}',
+        )
         return None
     return token
 
 
-async def _authenticate(websocket: WebSocket, resources: Resources, realtime: Realtime,
-                        slot: str) -> Connection | None:
+async def _authenticate(websocket: WebSocket, resources: Resources, realtime: Realtime, slot: str) -> Connection | None:
     """The first frame must be `authenticate` {token} within the timeout; tokens never come from the URL.
     The socket then takes a slot of the user's cap under the name `slot` (the caller releases it
     when the socket ends; this function does when it refuses the socket after taking it)."""
@@ -100,8 +102,12 @@ async def _authenticate(websocket: WebSocket, resources: Resources, realtime: Re
         await _refuse(websocket, "invalid_token", str(exc))
         return None
     if not await slots.acquire(user_slots(claims.user_id), slot, settings.ws_max_sockets_per_user):
-        await _refuse(websocket, "too_many_sockets", "Too many open sockets for this account; close one or "
-                                                     "retry later", close_code=TOO_MANY)
+        await _refuse(
+            websocket,
+            "too_many_sockets",
+            "Too many open sockets for this account; close one or retry later",
+            close_code=TOO_MANY,
+        )
         return None
     conn = Connection(websocket, claims.user_id, claims.session_id, float(claims.expires_at))
     conn.send("authenticated", {"user_id": str(claims.user_id)})  # first in the outbox, before any event
@@ -124,7 +130,8 @@ async def _authenticate(websocket: WebSocket, resources: Resources, realtime: Re
 async def _check_caller(resources: Resources, realtime: Realtime, conn: Connection) -> tuple[str, str] | None:
     async with resources.sessionmaker() as session:
         ended, deadline = await SessionReader(session, resources.settings.session_max_age_s).check(
-            conn.session_id, conn.user_id)
+            conn.session_id, conn.user_id
+        )
     if ended is not None or deadline is None:
         message, code = REFUSALS.get(ended or "revoked", REFUSALS["revoked"])
         return code, message
@@ -141,13 +148,16 @@ async def realtime_socket(websocket: WebSocket, resources: AppResources, realtim
     slot = uuid.uuid4().hex  # this socket's name in the per-address and per-user counts
     address = address_slots(address_key(websocket.client.host if websocket.client else "unknown"))
     if not await slots.acquire(address, slot, resources.settings.ws_max_sockets_per_address):
-        await _refuse(websocket, "too_many_sockets", "Too many open sockets from this network; retry later",
-                      close_code=TOO_MANY)
+        await _refuse(
+            websocket, "too_many_sockets", "Too many open sockets from this network; retry later", close_code=TOO_MANY
+        )
         return
     conn = None
     try:
         conn = await _authenticate(websocket, resources, realtime, slot)
         if conn is not None:
+            for on_open in realtime.on_open:
+                on_open(conn, resources)
             await _serve(conn, resources, realtime)
     finally:
         if conn is not None:

@@ -15,6 +15,13 @@ SAFE = {
     "redis_url": "redis://cache:6379/0",
     "stripe_secret_key": "sk_live_x",
     "stripe_webhook_secret": "whsec_x",
+    "push_provider": "native",
+    "apns_key_id": "ABC123DEFG",
+    "apns_team_id": "DEF123GHIJ",
+    "apns_key_path": "/etc/dating/AuthKey.p8",
+    "apns_topic": "org.example.dating",
+    "fcm_project_id": "dating-prod",
+    "fcm_credentials_path": "/etc/dating/firebase.json",
 }
 
 
@@ -29,6 +36,8 @@ def test_production_starts_with_real_secrets_and_providers():
         ({"jwt_secret": Settings.model_fields["jwt_secret"].default}, "JWT_SECRET"),
         ({"sms_provider": "console"}, "SMS_PROVIDER"),
         ({"stripe_webhook_secret": ""}, "STRIPE_WEBHOOK_SECRET"),
+        ({"push_provider": "console"}, "PUSH_PROVIDER"),
+        ({"apns_key_path": None}, "APNS_KEY_PATH"),
     ],
 )
 def test_production_refuses_unsafe_settings(change, words):

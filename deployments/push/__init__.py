@@ -1,0 +1,1 @@
+"""Push notifications: devices, preferences, the outbox dispatcher and the APNs/FCM providers."""
