@@ -6,12 +6,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import LazyPool
-from models import Block, Match, Message
+from kit.db import LazyPool, Row
+from models import Block, Message
+
+_MESSAGE_COLUMNS = "id, match_id, sender_id, content, message_type, is_read, read_at, seq, client_message_id, sent_at"
+# Who takes part in the match, whether it is active, and whether either blocked the other.
+_ACCESS = """
+SELECT m.user1_id, m.user2_id, m.is_active,
+       EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = m.user1_id AND b.blocked_id = m.user2_id)
+                                      OR (b.blocker_id = m.user2_id AND b.blocked_id = m.user1_id)) AS blocked
+  FROM matches m WHERE m.id = $1
+"""
 
 
 @dataclass(frozen=True)
@@ -43,16 +53,6 @@ class MatchAccess:
 
     def has(self, user_id: uuid.UUID) -> bool:
         return user_id in (self.user1_id, self.user2_id)
-
-
-def _pair_blocked():
-    """Either participant blocked the other (correlated with the `matches` row)."""
-    return exists().where(
-        or_(
-            and_(Block.blocker_id == Match.user1_id, Block.blocked_id == Match.user2_id),
-            and_(Block.blocker_id == Match.user2_id, Block.blocked_id == Match.user1_id),
-        )
-    )
 
 
 # The send hot path in one statement (so in autocommit it is its own transaction): authorise
@@ -147,14 +147,15 @@ class ChatRepository:
             await connection.execute(select(1))
         return driver
 
+    async def _fetch(self, sql: str, *args: Any) -> list[Row]:
+        """A raw statement on the pool while no transaction is open (a read needs none), else in it."""
+        if self.pool is not None and (self._session is None or not self._session.in_transaction()):
+            return await (await self.pool.get()).fetch(sql, *args, record_class=Row)
+        return await (await self._driver()).fetch(sql, *args, record_class=Row)
+
     async def access(self, match_id: uuid.UUID) -> MatchAccess | None:
-        result = await self.session.execute(
-            select(Match.user1_id, Match.user2_id, Match.is_active, _pair_blocked().label("blocked")).where(
-                Match.id == match_id
-            )
-        )
-        row = result.first()
-        return MatchAccess(*row) if row else None
+        rows = await self._fetch(_ACCESS, match_id)
+        return MatchAccess(*rows[0]) if rows else None
 
     async def by_client_id(self, sender_id: uuid.UUID, client_message_id: str) -> Message | None:
         result = await self.session.execute(
@@ -176,19 +177,22 @@ class ChatRepository:
         after_seq: int | None = None,
         before_seq: int | None = None,
         before_time: datetime | None = None,
-    ) -> list[Message]:
-        """Up to `limit` messages: the oldest after `after_seq` when given, else the newest before
-        the bounds. Always returned in seq order."""
-        query = select(Message).where(Message.match_id == match_id)
-        if after_seq is not None:
-            query = query.where(Message.seq > after_seq)
-        if before_seq is not None:
-            query = query.where(Message.seq < before_seq)
-        if before_time is not None:
-            query = query.where(Message.sent_at < before_time)
+    ) -> list[Row]:
+        """Up to `limit` messages (rows with the `Message` columns): the oldest after `after_seq`
+        when given, else the newest before the bounds. Always returned in seq order."""
+        args: list[Any] = [match_id]
+        conditions = ["match_id = $1"]
+        for condition, value in (("seq > $", after_seq), ("seq < $", before_seq), ("sent_at < $", before_time)):
+            if value is not None:
+                args.append(value)
+                conditions.append(f"{condition}{len(args)}")
         newest_first = after_seq is None
-        query = query.order_by(Message.seq.desc() if newest_first else Message.seq.asc()).limit(limit)
-        rows = list((await self.session.execute(query)).scalars())
+        args.append(limit)
+        sql = (
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(conditions)}"
+            f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ${len(args)}"
+        )
+        rows = await self._fetch(sql, *args)
         return rows[::-1] if newest_first else rows
 
     async def mark_read(

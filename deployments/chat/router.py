@@ -21,7 +21,7 @@ from deployments.chat.schemas import (
 )
 from deployments.chat.service import ChatService
 from kit.db import Session
-from kit.deps import AppSettings, Limiter
+from kit.deps import AppResources, AppSettings, Limiter
 from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
@@ -40,14 +40,14 @@ async def conversation(
     match_id: uuid.UUID,
     caller: CurrentUser,
     session: Session,
-    settings: AppSettings,
-    limiter: Limiter,
+    resources: AppResources,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     before: Annotated[str | None, Query(description="Message id or ISO-8601 timestamp: older messages")] = None,
     after: Annotated[str | None, Query(description="Message id: what arrived after it (catch-up)")] = None,
 ) -> ConversationResponse:
     """Up to `limit` messages of a match in chronological order: the newest ones, or those after `after`."""
-    service = ChatService(ChatRepository(session), settings, limiter)
+    # Reads only: with the pool, its two statements run without a transaction.
+    service = ChatService(ChatRepository(session, resources.pg), resources.settings, resources.limiter)
     rows, has_more = await service.conversation(caller.id, match_id, limit, before, after)
     return ConversationResponse(
         messages=[ConversationMessage.model_validate(row, from_attributes=True) for row in rows], has_more=has_more

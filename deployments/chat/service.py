@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from deployments.chat.repository import ChatRepository, MatchAccess, StoredMessage
 from deployments.chat.schemas import ConversationMessage, MessageOut
 from deployments.realtime.bus import EventBus
+from kit.db import Row
 from kit.errors import Forbidden, NotFound, Unprocessable
 from kit.redis import RateLimiter
 from kit.settings import Settings
@@ -135,7 +136,7 @@ class ChatService:
 
     async def conversation(
         self, user_id: uuid.UUID, match_id: uuid.UUID, limit: int, before: str | None, after: str | None
-    ) -> tuple[list[Message], bool]:
+    ) -> tuple[list[Row], bool]:
         await self.authorize(user_id, match_id)
         before_cursor = parse_cursor(before, allow_time=True)
         after_cursor = parse_cursor(after, allow_time=False)
