@@ -3,4 +3,4 @@
 from deployments.matching import lifecycle, router
 from kit.domain import Domain
 
-DOMAIN = Domain("matching", routers=(router.router,), on_startup=lifecycle.on_startup)
+DOMAIN = Domain("matching", routers=(router.router, router.people), on_startup=lifecycle.on_startup)

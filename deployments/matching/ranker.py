@@ -5,8 +5,8 @@ Serve deployment `FeedRanker` with several replicas. Every replica holds the who
 (about 100 bytes per profile) and scores only the partition it is asked for, so the gateway
 fans out P concurrent calls that Serve spreads over the replicas and merges their top lists.
 
-The index is a cache of PostgreSQL: loaded in full at start and every `full_reload_s` (in a thread, then swapped in), and
-between those refreshed incrementally every `refresh_interval_s` from the rows whose
+The index is a cache of PostgreSQL: loaded in full at start and every `full_reload_s` (in a
+thread, then swapped in), and between those refreshed incrementally every `refresh_interval_s` from the rows whose
 profile, user, photos or interests changed after a watermark, so an edit shows up in feeds
 within a few seconds. Per-viewer exclusions (swipes, blocks, matches) are not in the index;
 the gateway passes them with each call.
@@ -54,12 +54,14 @@ SELECT u.id::text AS id, p.latitude, p.longitude, p.birth_date, p.gender, p.show
        coalesce(extract(epoch FROM u.last_active_at), 0)::float8 AS active,
        EXISTS (SELECT 1 FROM profile_photos ph WHERE ph.user_id = u.id) AS has_photo,
        ARRAY(SELECT i.interest_name FROM user_interests i WHERE i.user_id = u.id) AS interests,
-       ({complete_sql("p")}
+       ({complete_sql("p")} AND p.discoverable
         AND u.banned_at IS NULL AND u.hidden_at IS NULL AND u.deleted_at IS NULL) AS eligible
 FROM users u JOIN user_profiles p ON p.user_id = u.id
 """
 _FULL_SQL = f"SELECT * FROM ({_ROW_SQL}) r WHERE r.eligible"
-_CHANGED_SQL = _ROW_SQL + """
+_CHANGED_SQL = (
+    _ROW_SQL
+    + """
 WHERE u.id IN (
     SELECT user_id FROM user_profiles WHERE updated_at > $1
     UNION SELECT id FROM users WHERE updated_at > $1
@@ -67,12 +69,16 @@ WHERE u.id IN (
     UNION SELECT user_id FROM profile_photos WHERE created_at > $1
     UNION SELECT user_id FROM user_interests WHERE created_at > $1)
 """
+)
 
 
 def accepts(show_me: np.ndarray | int, gender: np.ndarray | int) -> np.ndarray:
     """men -> male, women -> female, everyone -> any gender (non_binary/other only here)."""
-    return np.asarray((show_me == SHOW_ME["everyone"]) | ((show_me == SHOW_ME["men"]) & (gender == GENDERS["male"]))
-                      | ((show_me == SHOW_ME["women"]) & (gender == GENDERS["female"])))
+    return np.asarray(
+        (show_me == SHOW_ME["everyone"])
+        | ((show_me == SHOW_ME["men"]) & (gender == GENDERS["male"]))
+        | ((show_me == SHOW_ME["women"]) & (gender == GENDERS["female"]))
+    )
 
 
 def ymd(day: date) -> int:
@@ -112,22 +118,34 @@ class CandidateIndex:
 
     def _allocate(self, capacity: int, words: int) -> None:
         old = getattr(self, "alive", None)
-        specs = {"alive": np.bool_, "part": np.uint32, "lat": np.float64, "lat_r": np.float64,
-                 "lon_r": np.float64, "cos_lat": np.float64, "birth": np.int32, "gender": np.int8,
-                 "show_me": np.int8, "age_min": np.int16, "age_max": np.int16, "max_dist": np.float64,
-                 "active": np.float64, "photo": np.bool_}
+        specs = {
+            "alive": np.bool_,
+            "part": np.uint32,
+            "lat": np.float64,
+            "lat_r": np.float64,
+            "lon_r": np.float64,
+            "cos_lat": np.float64,
+            "birth": np.int32,
+            "gender": np.int8,
+            "show_me": np.int8,
+            "age_min": np.int16,
+            "age_max": np.int16,
+            "max_dist": np.float64,
+            "active": np.float64,
+            "photo": np.bool_,
+        }
         for name, dtype in specs.items():
             fresh: np.ndarray = np.zeros(capacity, dtype=dtype)
             if old is not None:
-                fresh[:self.n] = getattr(self, name)[:self.n]
+                fresh[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, fresh)
         bits = np.zeros((capacity, words), dtype=np.uint64)
         if old is not None:
-            bits[:self.n, :self.bits.shape[1]] = self.bits[:self.n]
+            bits[: self.n, : self.bits.shape[1]] = self.bits[: self.n]
         self.bits = bits
 
     def __len__(self) -> int:
-        return int(self.alive[:self.n].sum())
+        return int(self.alive[: self.n].sum())
 
     def _interest_bits(self, names: list[str], grow: bool) -> np.ndarray:
         if grow:
@@ -183,15 +201,14 @@ class CandidateIndex:
 
     def rebuild_order(self) -> None:
         """Rows sorted by snapped latitude: a request reads one contiguous latitude band."""
-        live = np.flatnonzero(self.alive[:self.n])
+        live = np.flatnonzero(self.alive[: self.n])
         self.order = live[np.argsort(self.lat[live], kind="stable")]
         self.sorted_lat = self.lat[self.order]
 
     def rows_for(self, user_ids) -> np.ndarray:
         return np.fromiter((self.row_of[u] for u in map(str, user_ids) if u in self.row_of), dtype=np.int64)
 
-    def rank(self, viewer: dict, partition: int, partitions: int, limit: int, exclude, now: float,
-             today: int) -> dict:
+    def rank(self, viewer: dict, partition: int, partitions: int, limit: int, exclude, now: float, today: int) -> dict:
         """Top `limit` eligible candidates of one partition for `viewer` (see the module docstring)."""
         vlat, vlon = snap(viewer["latitude"], viewer["longitude"], self.grid_km)
         vmax = float(viewer["max_distance"])
@@ -210,11 +227,20 @@ class CandidateIndex:
         rows, dist = rows[ok], dist[ok]
         mutual = self._mutual(rows, viewer.get("interests") or [])
         score = self._score(rows, dist, mutual, vmax, viewer, now)
-        top = np.argsort(-score, kind="stable")[:limit] if len(score) <= 4 * limit else \
-            self._top(score, limit)
-        return {"scored": scored, "area": int(hi - lo), "candidates": [
-            {"id": self.ids[rows[i]], "score": float(score[i]), "distance_km": int(max(1, round(dist[i]))),
-             "mutual": int(mutual[i])} for i in top]}
+        top = np.argsort(-score, kind="stable")[:limit] if len(score) <= 4 * limit else self._top(score, limit)
+        return {
+            "scored": scored,
+            "area": int(hi - lo),
+            "candidates": [
+                {
+                    "id": self.ids[rows[i]],
+                    "score": float(score[i]),
+                    "distance_km": int(max(1, round(dist[i]))),
+                    "mutual": int(mutual[i]),
+                }
+                for i in top
+            ],
+        }
 
     def _distance(self, rows: np.ndarray, vlat_r: float, vlon_r: float) -> np.ndarray:
         return haversine_radians(vlat_r, vlon_r, self.lat_r[rows], self.lon_r[rows], cos_lat2=self.cos_lat[rows])
@@ -224,10 +250,16 @@ class CandidateIndex:
         vgender = GENDERS.get(viewer["gender"], GENDERS["other"])
         vshow = SHOW_ME.get(viewer["show_me"], SHOW_ME["everyone"])
         vage = int(viewer["age"])
-        return ((dist <= viewer["max_distance"]) & (dist <= self.max_dist[rows])
-                & (age >= viewer["age_min"]) & (age <= viewer["age_max"])
-                & (vage >= self.age_min[rows]) & (vage <= self.age_max[rows])
-                & accepts(vshow, self.gender[rows]) & accepts(self.show_me[rows], vgender))
+        return (
+            (dist <= viewer["max_distance"])
+            & (dist <= self.max_dist[rows])
+            & (age >= viewer["age_min"])
+            & (age <= viewer["age_max"])
+            & (vage >= self.age_min[rows])
+            & (vage <= self.age_max[rows])
+            & accepts(vshow, self.gender[rows])
+            & accepts(self.show_me[rows], vgender)
+        )
 
     def _mutual(self, rows: np.ndarray, interests: list[str]) -> np.ndarray:
         vbits = self._interest_bits(interests, grow=False)
@@ -238,12 +270,15 @@ class CandidateIndex:
     def _score(self, rows, dist, mutual, vmax, viewer, now) -> np.ndarray:
         hours = np.maximum(0.0, now - self.active[rows]) / 3600.0
         liked = np.isin(rows, self.rows_for(viewer.get("liked_by") or []))
-        tie = self.part[rows].astype(np.float64) / 2.0 ** 32 * 1e-6
-        return (WEIGHTS["distance"] * np.clip(1.0 - dist / max(vmax, 1.0), 0.0, 1.0)
-                + WEIGHTS["interests"] * np.minimum(mutual, MUTUAL_CAP) / MUTUAL_CAP
-                + WEIGHTS["activity"] * 0.5 ** (hours / ACTIVITY_HALF_LIFE_H)
-                + WEIGHTS["photo"] * self.photo[rows]
-                + WEIGHTS["liked_viewer"] * liked + tie)
+        tie = self.part[rows].astype(np.float64) / 2.0**32 * 1e-6
+        return (
+            WEIGHTS["distance"] * np.clip(1.0 - dist / max(vmax, 1.0), 0.0, 1.0)
+            + WEIGHTS["interests"] * np.minimum(mutual, MUTUAL_CAP) / MUTUAL_CAP
+            + WEIGHTS["activity"] * 0.5 ** (hours / ACTIVITY_HALF_LIFE_H)
+            + WEIGHTS["photo"] * self.photo[rows]
+            + WEIGHTS["liked_viewer"] * liked
+            + tie
+        )
 
     @staticmethod
     def _top(score: np.ndarray, limit: int) -> np.ndarray:
@@ -254,10 +289,17 @@ class CandidateIndex:
 class FeedRanker:
     """The Serve deployment / in-process object. Public methods are called via `.remote()`."""
 
-    def __init__(self, database_url: str, refresh_interval_s: float = 2.0, *, grid_km: float | None = None,
-                 full_reload_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        refresh_interval_s: float = 2.0,
+        *,
+        grid_km: float | None = None,
+        full_reload_s: float = 300.0,
+    ) -> None:
         if grid_km is None:
             from kit.settings import get_settings
+
             grid_km = get_settings().feed_grid_km
         self._pool = LazyPool(database_url, max_size=1)
         self.refresh_interval_s = refresh_interval_s
@@ -277,8 +319,9 @@ class FeedRanker:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def rank_partition(self, viewer: dict, partition: int = 0, partitions: int = 1, limit: int = 20,
-                             exclude: list[str] | tuple = ()) -> dict:
+    async def rank_partition(
+        self, viewer: dict, partition: int = 0, partitions: int = 1, limit: int = 20, exclude: list[str] | tuple = ()
+    ) -> dict:
         """Score one partition (rows whose id hash % partitions == partition) for the viewer."""
         grid = viewer.get("grid_km")
         if grid and grid != self.index.grid_km:
@@ -289,8 +332,17 @@ class FeedRanker:
         # event loop serving other requests and sockets meanwhile. `index` is captured so a full
         # reload swapping in a new index cannot change it mid-score.
         index = self.index
-        return await asyncio.to_thread(self._rank_locked, index, viewer, int(partition), max(1, int(partitions)),
-                                       max(1, int(limit)), exclude, time.time(), ymd(date.today()))
+        return await asyncio.to_thread(
+            self._rank_locked,
+            index,
+            viewer,
+            int(partition),
+            max(1, int(partitions)),
+            max(1, int(limit)),
+            exclude,
+            time.time(),
+            ymd(date.today()),
+        )
 
     def _rank_locked(self, index: CandidateIndex, *args) -> dict:
         with self._index_lock:  # an incremental refresh mutates the index in place

@@ -16,16 +16,17 @@ from deployments.matching.schemas import (
     LikesYouResponse,
     MatchesResponse,
     NewMatchEvent,
+    PublicProfileResponse,
     RewindResponse,
     SwipeRequest,
     SwipeResponse,
     UnmatchResponse,
 )
-from deployments.matching.service import MatchingService, after_rewind, after_swipe
+from deployments.matching.service import MatchingService, People, after_rewind, after_swipe
 from deployments.photos.lifecycle import PhotoUrl
 from deployments.realtime.bus import EventBus, Events
 from kit.db import Session
-from kit.deps import AppSettings, Limiter
+from kit.deps import AppResources, AppSettings, Limiter
 from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/matching", tags=["matching"])
@@ -35,34 +36,61 @@ Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
 async def _service(
-    session: Session, settings: AppSettings, backends: AppBackends, photo_url: PhotoUrl, areas: Areas
+    session: Session,
+    settings: AppSettings,
+    backends: AppBackends,
+    photo_url: PhotoUrl,
+    areas: Areas,
+    resources: AppResources,
 ) -> MatchingService:
-    return MatchingService(MatchingRepository(session), settings, backends, photo_url, areas)
+    return MatchingService(MatchingRepository(session, resources.pg), settings, backends, photo_url, areas)
 
 
 Service = Annotated[MatchingService, Depends(_service)]
 
 
-@router.get("/feed", response_model=FeedResponse, responses=error_responses(
-    (422, "profile_incomplete", "the caller's own profile is not complete"),
-    (429, "feed_limit_reached", "RATE_FEED_PAGES_PER_HOUR feed pages this hour"),
-))
-async def feed(caller: CurrentUser, service: Service, settings: AppSettings, limiter: Limiter,
-               limit: Limit = 20) -> FeedResponse:
+@router.get(
+    "/feed",
+    response_model=FeedResponse,
+    responses=error_responses(
+        (422, "profile_incomplete", "the caller's own profile is not complete"),
+        (429, "feed_limit_reached", "RATE_FEED_PAGES_PER_HOUR feed pages this hour"),
+    ),
+)
+async def feed(
+    caller: CurrentUser, service: Service, settings: AppSettings, limiter: Limiter, limit: Limit = 20
+) -> FeedResponse:
     """Ranked candidates who fit the caller's preferences and whose preferences the caller fits."""
-    await limiter.hit("feed", str(caller.id), settings.rate_feed_pages_per_hour, 3600,
-                      message="Too many feed pages this hour; try again later", code="feed_limit_reached")
+    await limiter.hit(
+        "feed",
+        str(caller.id),
+        settings.rate_feed_pages_per_hour,
+        3600,
+        message="Too many feed pages this hour; try again later",
+        code="feed_limit_reached",
+    )
     return FeedResponse(users=await service.feed(caller.id, limit))
 
 
-@router.post("/swipe", response_model=SwipeResponse, response_model_exclude_none=True, responses=error_responses(
-    (404, "user_not_found", "no such user, banned, deleted, or blocked either way"),
-    (409, "already_swiped", "the opposite swipe was already made (use rewind)"),
-    (422, "cannot_swipe_self", "swiping on yourself"),
-    (429, "like_limit_reached", "FREE_DAILY_LIKES likes in the last 24 h without a subscription"),
-))
-async def swipe(body: SwipeRequest, caller: CurrentUser, service: Service, backends: AppBackends, events: Events,
-                background: BackgroundTasks) -> SwipeResponse:
+@router.post(
+    "/swipe",
+    response_model=SwipeResponse,
+    response_model_exclude_none=True,
+    responses=error_responses(
+        (404, "user_not_found", "no such user, banned, deleted, or blocked either way"),
+        (409, "already_swiped", "the opposite swipe was already made (use rewind)"),
+        (422, "cannot_swipe_self", "swiping on yourself"),
+        (429, "like_limit_reached", "FREE_DAILY_LIKES likes in the last 24 h without a subscription"),
+    ),
+)
+async def swipe(
+    body: SwipeRequest,
+    caller: CurrentUser,
+    service: Service,
+    backends: AppBackends,
+    events: Events,
+    background: BackgroundTasks,
+) -> SwipeResponse:
     """Like or pass; a like on someone who liked you makes a match (both are told at once)."""
     outcome = await service.swipe(caller.id, body.target_user_id, body.action)
     # Background tasks run after the response, i.e. after the unit of work committed.
@@ -88,16 +116,20 @@ async def matches(caller: CurrentUser, service: Service, limit: Limit = 20, offs
     return MatchesResponse(matches=page, next_offset=next_offset)
 
 
-@router.delete("/matches/{match_id:uuid}", response_model=UnmatchResponse, responses=error_responses(
-    (404, "match_not_found", "no such match of the caller's"),
-))
-async def unmatch(match_id: uuid.UUID, caller: CurrentUser, service: Service, events: Events,
-                  background: BackgroundTasks) -> UnmatchResponse:
+@router.delete(
+    "/matches/{match_id:uuid}",
+    response_model=UnmatchResponse,
+    responses=error_responses(
+        (404, "match_not_found", "no such match of the caller's"),
+    ),
+)
+async def unmatch(
+    match_id: uuid.UUID, caller: CurrentUser, service: Service, events: Events, background: BackgroundTasks
+) -> UnmatchResponse:
     """Unmatch: the match leaves both lists and both people are told."""
     other, was_active = await service.unmatch(caller.id, match_id)
     if was_active:
-        background.add_task(events.to_users, [caller.id, other], "match_removed",
-                            {"match_id": str(match_id)})
+        background.add_task(events.to_users, [caller.id, other], "match_removed", {"match_id": str(match_id)})
     return UnmatchResponse()
 
 
@@ -107,14 +139,47 @@ async def likes_you(caller: CurrentUser, service: Service, limit: Limit = 20, of
     return await service.likes_you(caller.id, limit, offset)
 
 
-@router.post("/rewind", response_model=RewindResponse, responses=error_responses(
-    (403, "premium_required", "no active subscription"),
-    (404, "nothing_to_rewind", "no swipe to undo"),
-    (409, "rewind_not_possible", "that swipe made a match, or it was just rewound"),
-))
-async def rewind(caller: CurrentUser, service: Service, backends: AppBackends,
-                 background: BackgroundTasks) -> RewindResponse:
+@router.post(
+    "/rewind",
+    response_model=RewindResponse,
+    responses=error_responses(
+        (403, "premium_required", "no active subscription"),
+        (404, "nothing_to_rewind", "no swipe to undo"),
+        (409, "rewind_not_possible", "that swipe made a match, or it was just rewound"),
+    ),
+)
+async def rewind(
+    caller: CurrentUser, service: Service, backends: AppBackends, background: BackgroundTasks
+) -> RewindResponse:
     """Premium: undo the caller's last swipe, unless it made a match."""
     rewound = await service.rewind(caller.id)
     background.add_task(after_rewind, backends.user_shards, caller.id, rewound.target_user_id)
     return RewindResponse(rewound=rewound)
+
+
+# Another person's profile, under the profile paths but decided here: who the caller may see is
+# matching's (matches, feed impressions, likes-you) and so is the feed card's distance.
+people = APIRouter(prefix="/api/v1/profile", tags=["profile"])
+
+
+async def _people(session: Session, settings: AppSettings, photo_url: PhotoUrl) -> People:
+    return People(MatchingRepository(session), settings, photo_url)
+
+
+@people.get(
+    "/{user_id:uuid}",
+    response_model=PublicProfileResponse,
+    responses=error_responses(
+        (
+            404,
+            "user_not_found",
+            "not someone the caller may see (a current match, shown in their feed, or premium: "
+            "in likes-you), or gone, banned, hidden, paused or blocked either way",
+        ),
+    ),
+)
+async def get_person(
+    user_id: uuid.UUID, caller: CurrentUser, service: Annotated[People, Depends(_people)]
+) -> PublicProfileResponse:
+    """Another user's profile, as on a feed card: a match, someone the caller's feed showed, or (premium) an admirer."""
+    return PublicProfileResponse(profile=await service.profile(caller.id, user_id))

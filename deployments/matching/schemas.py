@@ -28,8 +28,10 @@ class FeedResponse(BaseModel):
 
 
 class SwipeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"target_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01", "action": "like"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"target_user_id": "3f0c9a52-8d1e-4b7a-9c2f-5e6d7a8b9c01", "action": "like"}]},
+    )
     target_user_id: uuid.UUID
     action: Literal["like", "pass"]
 
@@ -48,6 +50,7 @@ class MatchUser(BaseModel):
 
 class NewMatchEvent(BaseModel):
     """The `new_match` websocket event's data: timestamps written as every HTTP answer writes them."""
+
     match_id: uuid.UUID
     user: MatchUser
     matched_at: datetime
@@ -104,3 +107,19 @@ class Rewound(BaseModel):
 class RewindResponse(BaseModel):
     success: bool = True
     rewound: Rewound
+
+
+class PublicProfile(FeedCard):
+    """Another user as the caller may see them: exactly a feed card's fields, never coordinates
+    or a phone number."""
+
+    distance_km: int | None = Field(  # type: ignore[assignment]
+        None,
+        ge=1,
+        description="Whole km between grid-snapped locations, as on feed cards; null while the caller has no location",
+    )
+
+
+class PublicProfileResponse(BaseModel):
+    success: bool = True
+    profile: PublicProfile

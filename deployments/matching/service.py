@@ -15,8 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from deployments.billing.repository import SubscriptionRepository
+from deployments.matching.geo import snapped_distance_km
 from deployments.matching.repository import MatchingRepository
-from deployments.matching.schemas import Admirer, FeedCard, LastMessage, LikesYouResponse, MatchOut, MatchUser, Rewound
+from deployments.matching.schemas import (
+    Admirer,
+    FeedCard,
+    LastMessage,
+    LikesYouResponse,
+    MatchOut,
+    MatchUser,
+    PublicProfile,
+    Rewound,
+)
 from deployments.profiles.schemas import age_on
 from kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unprocessable
 from kit.settings import Settings
@@ -66,8 +76,14 @@ class FeedAreas:
 
 
 class MatchingService:
-    def __init__(self, repo: MatchingRepository, settings: Settings, backends: Any, photo_url: PhotoUrl,
-                 areas: FeedAreas | None = None) -> None:
+    def __init__(
+        self,
+        repo: MatchingRepository,
+        settings: Settings,
+        backends: Any,
+        photo_url: PhotoUrl,
+        areas: FeedAreas | None = None,
+    ) -> None:
         self.repo = repo
         self.areas = areas if areas is not None else FeedAreas()
         self.subscriptions = SubscriptionRepository(repo.session)
@@ -83,18 +99,28 @@ class MatchingService:
         try:
             me = await self.repo.viewer(user_id)
             if not is_complete(me):
-                raise Unprocessable("Complete your profile (first name, birth date, gender, location) to see the "
-                                    "feed", code="profile_incomplete")
+                raise Unprocessable(
+                    "Complete your profile (first name, birth date, gender, location) to see the feed",
+                    code="profile_incomplete",
+                )
         except BaseException:
             if isinstance(liked_by_call, asyncio.Future):  # in-process shard: do not leave the task dangling
                 liked_by_call.cancel()
             raise
         liked_by = await liked_by_call
         viewer = {
-            "id": str(user_id), "latitude": me.latitude, "longitude": me.longitude,
-            "age": age_on(me.birth_date, date.today()), "gender": me.gender, "show_me": me.show_me,
-            "age_min": me.age_min, "age_max": me.age_max, "max_distance": me.max_distance,
-            "interests": list(me.interests), "liked_by": liked_by, "grid_km": self.settings.feed_grid_km,
+            "id": str(user_id),
+            "latitude": me.latitude,
+            "longitude": me.longitude,
+            "age": age_on(me.birth_date, date.today()),
+            "gender": me.gender,
+            "show_me": me.show_me,
+            "age_min": me.age_min,
+            "age_max": me.age_max,
+            "max_distance": me.max_distance,
+            "interests": list(me.interests),
+            "liked_by": liked_by,
+            "grid_km": self.settings.feed_grid_km,
         }
         exclude = [str(u) for u in me.exclude]
         picks = await self._rank(viewer, limit + HYDRATION_SLACK, exclude)
@@ -110,9 +136,12 @@ class MatchingService:
         split = threshold == 0 or (known is not None and known >= threshold)
         partitions = self.settings.feed_partitions if split else 1
         ranker = self.backends.ranker
-        results = await asyncio.gather(*(
-            ranker.rank_partition.remote(viewer, partition=p, partitions=partitions, limit=limit, exclude=exclude)
-            for p in range(partitions)))
+        results = await asyncio.gather(
+            *(
+                ranker.rank_partition.remote(viewer, partition=p, partitions=partitions, limit=limit, exclude=exclude)
+                for p in range(partitions)
+            )
+        )
         self.areas.record(area, results[0].get("area", 0))
         best: dict[str, dict] = {}
         for result in results:
@@ -131,11 +160,20 @@ class MatchingService:
             if profile is None:  # became ineligible after the index last refreshed
                 continue
             theirs = list(profile.interests)
-            cards.append(FeedCard(
-                id=user_id, first_name=profile.first_name, age=age_on(profile.birth_date, today), bio=profile.bio,
-                distance_km=pick["distance_km"],
-                photos=[self.photo_url(PhotoRef(url, key)) for url, key in zip(profile.photo_urls, profile.photo_keys)],
-                interests=theirs, mutual_interests=[i for i in theirs if i in mine]))
+            cards.append(
+                FeedCard(
+                    id=user_id,
+                    first_name=profile.first_name,
+                    age=age_on(profile.birth_date, today),
+                    bio=profile.bio,
+                    distance_km=pick["distance_km"],
+                    photos=[
+                        self.photo_url(PhotoRef(url, key)) for url, key in zip(profile.photo_urls, profile.photo_keys)
+                    ],
+                    interests=theirs,
+                    mutual_interests=[i for i in theirs if i in mine],
+                )
+            )
         return cards[:limit]
 
     # --- swipes -----------------------------------------------------------------------------
@@ -154,8 +192,9 @@ class MatchingService:
         existing = await self.repo.swipe_action(user_id, target_id)
         if existing is not None:
             if existing != action:
-                raise Conflict(f"You already swiped '{existing}' on this user; use rewind to undo it",
-                               code="already_swiped")
+                raise Conflict(
+                    f"You already swiped '{existing}' on this user; use rewind to undo it", code="already_swiped"
+                )
             match = await self.repo.match_for_pair(user_id, target_id)
             active = match is not None and match.is_active
             return SwipeOutcome(is_match=active, match_id=match.id if match is not None and active else None)
@@ -165,8 +204,12 @@ class MatchingService:
         if action == "like" and await self.repo.has_liked(target_id, user_id):
             match, created = await self.repo.create_match(user_id, target_id)
             new_match = await self._new_match(match, user_id, target_id) if created else None
-            return SwipeOutcome(is_match=match.is_active, match_id=match.id if match.is_active else None,
-                                recorded=True, new_match=new_match)
+            return SwipeOutcome(
+                is_match=match.is_active,
+                match_id=match.id if match.is_active else None,
+                recorded=True,
+                new_match=new_match,
+            )
         return SwipeOutcome(is_match=False, recorded=True)
 
     async def _check_like_limit(self, user_id: uuid.UUID) -> None:
@@ -194,8 +237,14 @@ class MatchingService:
         """{id, first_name, photos} per user, as events and match lists show them."""
         profiles = await self.repo.profiles_of(user_ids)
         photos = await self.repo.photos_of(user_ids)
-        return {u: {"id": str(u), "first_name": profiles[u].first_name if u in profiles else None,
-                    "photos": [self.photo_url(p) for p in photos.get(u, [])]} for u in user_ids}
+        return {
+            u: {
+                "id": str(u),
+                "first_name": profiles[u].first_name if u in profiles else None,
+                "photos": [self.photo_url(p) for p in photos.get(u, [])],
+            }
+            for u in user_ids
+        }
 
     async def rewind(self, user_id: uuid.UUID) -> Rewound:
         if not await self.subscriptions.is_premium(user_id):
@@ -215,17 +264,25 @@ class MatchingService:
     async def matches(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[list[MatchOut], int | None]:
         rows = await self.repo.matches(user_id, limit + 1, offset)
         page = rows[:limit]
-        photos = await self.repo.photos_of([r["other_id"] for r in page])
         out = []
         for r in page:
             last = None
             if r["lm_id"] is not None:
-                last = LastMessage(id=r["lm_id"], content=r["content"], message_type=r["message_type"],
-                                   sender_id=r["sender_id"], sent_at=r["sent_at"])
-            user = MatchUser(id=r["other_id"], first_name=r["first_name"],
-                             photos=[self.photo_url(p) for p in photos.get(r["other_id"], [])])
-            out.append(MatchOut(id=r["id"], user=user, matched_at=r["matched_at"], last_message=last,
-                                unread_count=r["unread"]))
+                last = LastMessage(
+                    id=r["lm_id"],
+                    content=r["content"],
+                    message_type=r["message_type"],
+                    sender_id=r["sender_id"],
+                    sent_at=r["sent_at"],
+                )
+            user = MatchUser(
+                id=r["other_id"],
+                first_name=r["first_name"],
+                photos=[self.photo_url(PhotoRef(*p)) for p in r["photo_rows"]],
+            )
+            out.append(
+                MatchOut(id=r["id"], user=user, matched_at=r["matched_at"], last_message=last, unread_count=r["unread"])
+            )
         return out, (offset + limit if len(rows) > limit else None)
 
     async def unmatch(self, user_id: uuid.UUID, match_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
@@ -251,11 +308,19 @@ class MatchingService:
         profiles = await self.repo.profiles_of(ids)
         photos = await self.repo.photos_of(ids)
         today = date.today()
-        users = [Admirer(id=u, first_name=profiles[u].first_name if u in profiles else None,
-                         age=_age(profiles[u].birth_date, today) if u in profiles else None,
-                         photos=[self.photo_url(p) for p in photos.get(u, [])], liked_at=at) for u, at in page]
-        return LikesYouResponse(count=count, is_premium=True, users=users,
-                                next_offset=offset + limit if len(rows) > limit else None)
+        users = [
+            Admirer(
+                id=u,
+                first_name=profiles[u].first_name if u in profiles else None,
+                age=_age(profiles[u].birth_date, today) if u in profiles else None,
+                photos=[self.photo_url(p) for p in photos.get(u, [])],
+                liked_at=at,
+            )
+            for u, at in page
+        ]
+        return LikesYouResponse(
+            count=count, is_premium=True, users=users, next_offset=offset + limit if len(rows) > limit else None
+        )
 
 
 def _no_such_user() -> NotFound:
@@ -266,8 +331,11 @@ def _no_such_user() -> NotFound:
 def _limit_reached(limit: int, oldest: datetime | None) -> RateLimited:
     resets_at = (oldest + LIKE_WINDOW) if oldest else datetime.now(UTC)
     retry = (resets_at - datetime.now(UTC)).total_seconds()
-    return RateLimited(f"You used your {limit} likes for the last 24 hours; more from {resets_at.isoformat()}",
-                       retry_after=int(retry) + 1, code="like_limit_reached")
+    return RateLimited(
+        f"You used your {limit} likes for the last 24 hours; more from {resets_at.isoformat()}",
+        retry_after=int(retry) + 1,
+        code="like_limit_reached",
+    )
 
 
 async def after_swipe(shards: Any, user_id: uuid.UUID, target_id: uuid.UUID, action: str) -> None:
@@ -283,3 +351,39 @@ async def after_rewind(shards: Any, user_id: uuid.UUID, target_id: uuid.UUID) ->
 
 def _age(birth: date | None, today: date) -> int | None:
     return age_on(birth, today) if birth is not None else None
+
+
+class People:
+    """Another user's profile as the caller may see it: the feed card's fields (same photos,
+    interests, grid-snapped distance), for a current match, a candidate the caller's feed has
+    shown, or, for premium callers, someone waiting in likes-you. Anyone else is 404, exactly
+    like an unknown id."""
+
+    def __init__(self, repo: MatchingRepository, settings: Settings, photo_url: PhotoUrl) -> None:
+        self.repo, self.settings, self.photo_url = repo, settings, photo_url
+        self.subscriptions = SubscriptionRepository(repo.session)
+
+    async def profile(self, viewer_id: uuid.UUID, user_id: uuid.UUID) -> PublicProfile:
+        row = await self.repo.person(viewer_id, user_id)
+        if row is None or not (
+            row.matched or row.shown or (row.admirer and await self.subscriptions.is_premium(viewer_id))
+        ):
+            raise _no_such_user()
+        distance = None
+        if row.viewer_latitude is not None and row.viewer_longitude is not None:
+            distance = snapped_distance_km(
+                row.viewer_latitude, row.viewer_longitude, row.latitude, row.longitude, self.settings.feed_grid_km
+            )
+        theirs, mine = list(row.interests), set(row.viewer_interests)
+        return PublicProfile(
+            id=row.user_id,
+            first_name=row.first_name,
+            age=age_on(row.birth_date, date.today()),
+            bio=row.bio,
+            distance_km=distance,
+            photos=[
+                self.photo_url(PhotoRef(url, key)) for url, key in zip(row.photo_urls, row.photo_keys, strict=True)
+            ],
+            interests=theirs,
+            mutual_interests=[i for i in theirs if i in mine],
+        )

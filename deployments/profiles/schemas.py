@@ -46,7 +46,9 @@ class Location(BaseModel):
 
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_distance: Annotated[int, Field(ge=1, le=500), JSON_INTEGER] | None = Field(None, description="km", examples=[50])
+    max_distance: Annotated[int, Field(ge=1, le=500), JSON_INTEGER] | None = Field(
+        None, description="km", examples=[50]
+    )
     age_min: Annotated[int, Field(ge=18, le=100), JSON_INTEGER] | None = Field(None, examples=[25])
     age_max: Annotated[int, Field(ge=18, le=100), JSON_INTEGER] | None = Field(None, examples=[35])
     show_me: ShowMe | None = Field(None, examples=["women"])
@@ -56,23 +58,45 @@ class ProfileUpdate(BaseModel):
     """Partial update: omitted fields keep their value. Unknown fields are refused."""
 
     # Python's regular expressions: `\S` means what str.strip() keeps, the rule the validators apply.
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re", json_schema_extra={"examples": [{
-        "first_name": "John", "last_name": "Doe", "birth_date": "1995-05-15", "gender": "male",
-        "bio": "Software developer", "location": {"latitude": 40.7128, "longitude": -74.006},
-        "preferences": {"max_distance": 50, "age_min": 25, "age_max": 35, "show_me": "women"},
-        "interests": ["technology", "travel", "music"],
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        regex_engine="python-re",
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name": "John",
+                    "last_name": "Doe",
+                    "birth_date": "1995-05-15",
+                    "gender": "male",
+                    "bio": "Software developer",
+                    "location": {"latitude": 40.7128, "longitude": -74.006},
+                    "preferences": {"max_distance": 50, "age_min": 25, "age_max": 35, "show_me": "women"},
+                    "interests": ["technology", "travel", "music"],
+                },
+                {"discoverable": False},
+            ]
+        },
+    )
 
     first_name: str | None = Field(None, min_length=1, max_length=50, pattern=NOT_BLANK)
     last_name: str | None = Field(None, min_length=1, max_length=50, pattern=NOT_BLANK)
-    birth_date: IsoDate | None = Field(None, description="At least 18 years ago, at most 120 (422 `invalid_birth_date`)")
+    birth_date: IsoDate | None = Field(
+        None, description="At least 18 years ago, at most 120 (422 `invalid_birth_date`)"
+    )
     gender: Gender | None = None
     bio: str | None = Field(None, max_length=500, pattern=NOT_BLANK)
     location: Location | None = None
     location_name: str | None = Field(None, max_length=255, pattern=NOT_BLANK)
     preferences: Preferences | None = Field(
-        None, description="age_min above age_max, the stored one counting for an omitted one, is a 422 `invalid_age_range`")
+        None,
+        description="age_min above age_max, the stored one counting for an omitted one, is a 422 `invalid_age_range`",
+    )
     interests: list[Interest] | None = Field(None, max_length=MAX_INTERESTS)
+    discoverable: bool | None = Field(
+        None,
+        strict=True,
+        description="false pauses the profile: out of feeds and likes-you, matches and chats stay; true: back",
+    )
 
     @field_validator("first_name", "last_name", "bio", "location_name")
     @classmethod
@@ -124,6 +148,7 @@ class ProfileOut(BaseModel):
     photos: list[PhotoOut] = []
     interests: list[str] = []
     is_complete: bool = Field(description="Has name, birth date, gender and location: required to appear in feeds")
+    discoverable: bool = Field(True, description="false while paused: out of feeds and likes-you")
 
 
 class ProfileResponse(BaseModel):

@@ -21,8 +21,13 @@ DEFAULT_PREFERENCES = {"max_distance": 50, "age_min": 18, "age_max": 100, "show_
 
 
 class ProfileService:
-    def __init__(self, repo: ProfileRepository, photo_url: PhotoUrl, limiter: RateLimiter | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        repo: ProfileRepository,
+        photo_url: PhotoUrl,
+        limiter: RateLimiter | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.repo = repo
         self.photo_url = photo_url
         self.limiter, self.settings = limiter, settings
@@ -49,13 +54,23 @@ class ProfileService:
         nothing anyone sees changes, and a phone's GPS jitter must not spend the budget."""
         if self.limiter is None or self.settings is None or "latitude" not in values:
             return
-        if current is not None and current.latitude is not None and current.longitude is not None and same_cell(
-                current.latitude, current.longitude, values["latitude"], values["longitude"],
-                self.settings.feed_grid_km):
+        if (
+            current is not None
+            and current.latitude is not None
+            and current.longitude is not None
+            and same_cell(
+                current.latitude, current.longitude, values["latitude"], values["longitude"], self.settings.feed_grid_km
+            )
+        ):
             return
-        await self.limiter.hit("location", str(user_id), self.settings.rate_location_updates_per_hour, 3600,
-                               message="Too many location changes this hour; try again later",
-                               code="location_limit_reached")
+        await self.limiter.hit(
+            "location",
+            str(user_id),
+            self.settings.rate_location_updates_per_hour,
+            3600,
+            message="Too many location changes this hour; try again later",
+            code="location_limit_reached",
+        )
 
     @staticmethod
     def _columns(change: ProfileUpdate) -> dict:
@@ -72,15 +87,23 @@ class ProfileService:
         age_min = values.get("age_min", current.age_min if current else DEFAULT_PREFERENCES["age_min"])
         age_max = values.get("age_max", current.age_max if current else DEFAULT_PREFERENCES["age_max"])
         if age_min > age_max:
-            raise Unprocessable(f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})",
-                                code="invalid_age_range")
+            raise Unprocessable(
+                f"preferences: age_min ({age_min}) must not exceed age_max ({age_max})", code="invalid_age_range"
+            )
 
     def _render(self, user_id: uuid.UUID, profile: Any, interests: list[str], photos: Sequence[Any]) -> ProfileOut:
         """`profile`: a user_profiles row (ORM object or SQL row) or None; `photos`: rows with id,
         is_primary and what `PhotoUrl` reads."""
-        prefs = (PreferencesOut(max_distance=profile.max_distance, age_min=profile.age_min,
-                                age_max=profile.age_max, show_me=profile.show_me)
-                 if profile else PreferencesOut(**DEFAULT_PREFERENCES))
+        prefs = (
+            PreferencesOut(
+                max_distance=profile.max_distance,
+                age_min=profile.age_min,
+                age_max=profile.age_max,
+                show_me=profile.show_me,
+            )
+            if profile
+            else PreferencesOut(**DEFAULT_PREFERENCES)
+        )
         location = None
         if profile and profile.latitude is not None and profile.longitude is not None:
             location = Location(latitude=profile.latitude, longitude=profile.longitude)
@@ -98,6 +121,7 @@ class ProfileService:
             photos=[PhotoOut(id=p.id, url=self.photo_url(p), is_primary=p.is_primary) for p in photos],
             interests=interests,
             is_complete=is_complete(profile),
+            discoverable=profile.discoverable if profile else True,
         )
 
 
