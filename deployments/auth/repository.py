@@ -120,10 +120,13 @@ class AuthRepository:
         return result.scalar_one_or_none()
 
     async def rotate_refresh(
-        self, auth_session: AuthSession, refresh_jti_hash: str, network: str | None = None
+        self, auth_session: AuthSession, refresh_jti_hash: str, ttl_s: int, network: str | None = None
     ) -> None:
+        # expires_at follows the refresh token in use: the session lives while its newest one does
+        # (the device list and the purge of ended sessions read it; SESSION_MAX_AGE_S still caps it).
         auth_session.refresh_jti_hash = refresh_jti_hash
         auth_session.last_used_at = func.now()
+        auth_session.expires_at = func.now() + timedelta(seconds=ttl_s)
         if network is not None:
             auth_session.network = network
         await self.session.flush()

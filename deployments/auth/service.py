@@ -227,7 +227,9 @@ class SessionService:
                 "Refresh token was already used; the session has been ended", session.user_id, session.id
             )
         refresh, refresh_jti, _ = issue_token(self.settings, claims.user_id, session.id, "refresh")
-        await self.repo.rotate_refresh(session, token_fingerprint(refresh_jti), network)
+        await self.repo.rotate_refresh(
+            session, token_fingerprint(refresh_jti), self.settings.refresh_token_ttl_s, network
+        )
         access, _, ttl = issue_token(self.settings, claims.user_id, session.id, "access")
         return IssuedTokens(access, refresh, ttl)
 

@@ -156,3 +156,11 @@ async def test_a_device_name_must_not_be_blank_or_too_long(client, settings):
             json={"phone_number": phone, "otp": last_code(settings.sms_outbox, phone), "device_name": name},
         )
         assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_refresh_extends_the_sessions_expiry_to_the_new_refresh_tokens(client, db, settings):
+    user = await login(client, settings.sms_outbox)
+    await db.execute("UPDATE auth_sessions SET expires_at = now() + interval '1 minute'")
+    await client.post("/api/v1/auth/refresh-token", headers={"Authorization": f"Bearer {user.refresh_token}"})
+    left = await db.fetchval("SELECT extract(epoch FROM expires_at - now()) FROM auth_sessions")
+    assert left > settings.refresh_token_ttl_s - 60
