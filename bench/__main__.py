@@ -9,10 +9,12 @@ import importlib
 import sys
 
 SCENARIOS = {
-    "gateway": "bench.gateway",  # profile/me: Ray Serve vs bare uvicorn
+    "gateway": "bench.gateway",  # profile/me: Ray Serve and bare uvicorn vs the minimal reference
+    "routes": "bench.routes",  # matches, conversation, swipe: the app vs the minimal reference
     "feed": "bench.feed",  # feed at 100k profiles vs a single-SQL baseline; swipes/s
     "photos": "bench.photos",  # 12 MP uploads/s and profile/me p99 under upload load
     "chat": "bench.chat",  # websocket chat vs a minimal relay; idle sockets per replica
+    "push": "bench.push",  # notifications/s to local APNs/FCM fakes; send p99 with push on vs off
 }
 
 

@@ -129,9 +129,9 @@ def uvicorn_app(
         proc.wait(timeout=30)
 
 
-def reference_app(infra: Infra) -> contextlib.AbstractContextManager[str]:
+def reference_app(infra: Infra, extra_env: dict | None = None) -> contextlib.AbstractContextManager[str]:
     """`bench.reference` started exactly like the baseline (bare uvicorn, one process)."""
-    return uvicorn_app(infra, factory="bench.reference:create_app", health="/docs")
+    return uvicorn_app(infra, extra_env=extra_env, factory="bench.reference:create_app", health="/docs")
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from bench.common import Table, http_json, infra, login, reference_app, serve_app, uvicorn_app
-from bench.loadgen import run_load
+from bench.loadgen import LoadResult, run_load
 
 PROFILE = {
     "first_name": "Bench",
@@ -31,7 +31,7 @@ def _users(base: str, env, count: int, offset: int) -> list[dict[str, str]]:
     return headers
 
 
-def _measure(base: str, headers, args, path: str = "/api/v1/profile/me") -> object:
+def _measure(base: str, headers, args, path: str = "/api/v1/profile/me") -> LoadResult:
     run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)  # warm-up
     return run_load(f"{base}{path}", duration=args.duration, connections=args.connections, headers_list=headers)
 
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             headers = _users(base, env, args.users, 0)
             baseline = _measure(base, headers, args)
         with reference_app(env) as base:
-            reference = _measure(base, headers, args, "/ref/profile/me")
+            reference = _measure(base, headers, args)
         table.add(
             "reference: minimal FastAPI + pyjwt + asyncpg, bare uvicorn",
             reference.rps,

@@ -3,13 +3,13 @@ whose routes do only the essential work of the app's routes, with the same token
 settings (pyjwt, HS256, the same claims, audience and issuer) and raw asyncpg on the same database.
 
 Run as `uvicorn bench.reference:create_app --factory` with the app's environment (DATABASE_URL,
-JWT_*). Routes (under /ref, the app's paths after it):
-- GET  /ref/profile/me: decode the token, read the caller's profile row by primary key.
-- GET  /ref/matching/matches: decode, the app's matches-list statement.
-- POST /ref/matching/swipe: decode, insert the swipe and detect the match (one transaction:
-  pair lock, insert, reverse like, match upsert).
-- GET  /ref/messages/conversations/{match_id}: decode, check the match is the caller's, a page
-  of messages.
+JWT_*). Routes, on the app's paths so a scenario sends the same requests to both:
+- GET  /api/v1/profile/me: decode the token, read the caller's profile row by primary key.
+- GET  /api/v1/matching/matches: decode, the app's matches-list statement.
+- POST /api/v1/matching/swipe: decode, then in one transaction: the pair lock, the rolling
+  24-hour like count, the insert, the reverse like and the match upsert.
+- GET  /api/v1/messages/conversations/{match_id}: decode, check the match is the caller's, a
+  page of messages.
 """
 
 from __future__ import annotations
@@ -79,17 +79,17 @@ def create_app() -> FastAPI:
             raise HTTPException(401) from exc
         return uuid.UUID(claims["sub"])
 
-    @app.get("/ref/profile/me")
+    @app.get("/api/v1/profile/me")
     async def profile_me(authorization: str | None = Header(None)) -> dict:
         row = await state["pool"].fetchrow("SELECT * FROM user_profiles WHERE user_id = $1", caller(authorization))
         return {"success": True, "profile": {k: v for k, v in row.items() if k != "location"} if row else None}
 
-    @app.get("/ref/matching/matches")
+    @app.get("/api/v1/matching/matches")
     async def matches(authorization: str | None = Header(None)) -> dict:
         rows = await state["pool"].fetch(_MATCHES, caller(authorization))
         return {"success": True, "matches": [dict(r) for r in rows]}
 
-    @app.post("/ref/matching/swipe")
+    @app.post("/api/v1/matching/swipe")
     async def swipe(request: Request, authorization: str | None = Header(None)) -> dict:
         me = caller(authorization)
         body = await request.json()
@@ -97,6 +97,11 @@ def create_app() -> FastAPI:
         async with state["pool"].acquire() as conn, conn.transaction():
             key = ":".join(sorted((str(me), str(target))))
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", key)
+            await conn.fetchval(
+                "SELECT count(*) FROM swipes WHERE swiper_id = $1 AND action = 'like'"
+                " AND created_at > now() - interval '24 hours'",
+                me,
+            )
             await conn.execute(
                 "INSERT INTO swipes (swiper_id, swiped_id, action) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 me,
@@ -110,7 +115,7 @@ def create_app() -> FastAPI:
                 return {"success": True, "is_match": True, "match_id": str(match["id"])}
         return {"success": True, "is_match": False}
 
-    @app.get("/ref/messages/conversations/{match_id}")
+    @app.get("/api/v1/messages/conversations/{match_id}")
     async def conversation(match_id: uuid.UUID, authorization: str | None = Header(None)) -> dict:
         me = caller(authorization)
         async with state["pool"].acquire() as conn:
