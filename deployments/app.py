@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, backends: BackendsFactory | Non
     for domain in registered:
         for router in domain.routers:
             app.include_router(router)
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's way to customise it
     return app
 
 

@@ -56,11 +56,19 @@ def run(_: argparse.Namespace) -> int:
 
     settings = load_settings()
     if not settings.database_url or not settings.redis_url:
-        step(f"starting embedded {'PostgreSQL ' if not settings.database_url else ''}"
-             f"{'Redis ' if not settings.redis_url else ''}under {settings.data_dir}/")
+        step(
+            f"starting embedded {'PostgreSQL ' if not settings.database_url else ''}"
+            f"{'Redis ' if not settings.redis_url else ''}under {settings.data_dir}/"
+        )
     services = ensure_services(settings.data_dir, settings.database_url, settings.redis_url)
-    env = {**os.environ, **SERVE_ENV, **LOCAL_RAY_ENV, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        **SERVE_ENV,
+        **LOCAL_RAY_ENV,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     stopping = False
     head = None
 
@@ -81,12 +89,17 @@ def run(_: argparse.Namespace) -> int:
         deploy_config(Path(ray_bin("serve")), config, env, dashboard_port)
         base = f"http://{settings.host}:{settings.port}"
         if not wait_healthy(f"{base}/health", 180):
-            print("The app did not become healthy in 180 s; see `serve status` and /tmp/ray/session_latest/logs",
-                  file=sys.stderr)
+            print(
+                "The app did not become healthy in 180 s; see `serve status` and /tmp/ray/session_latest/logs",
+                file=sys.stderr,
+            )
             return 1
-        print(f"\nReady on {base}\n  API docs:     {base}/docs\n  Health:       {base}/health\n"
-              f"  Websocket:    ws://{settings.host}:{settings.port}/ws\n  Ray dashboard: http://127.0.0.1:{dashboard_port}\n"
-              f"Press Ctrl-C to stop.", flush=True)
+        print(
+            f"\nReady on {base}\n  API docs:     {base}/docs\n  Health:       {base}/health\n"
+            f"  Websocket:    ws://{settings.host}:{settings.port}/ws\n  Ray dashboard: http://127.0.0.1:{dashboard_port}\n"
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
         while not stopping:
             time.sleep(0.5)
         return 0
@@ -169,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     grant = commands.add_parser("moderator", help="give the account with this phone number the moderator role")
     grant.add_argument("phone")
     grant.set_defaults(func=moderator)
-    commands.add_parser("purge", help="erase what is due (deleted and inactive accounts, expired codes and "
-                        "sessions, old reports, orphaned media); for cron").set_defaults(func=purge)
+    commands.add_parser(
+        "purge",
+        help="erase what is due (deleted and inactive accounts, expired codes and "
+        "sessions, old reports, orphaned media); for cron",
+    ).set_defaults(func=purge)
     args = parser.parse_args(argv)
     return args.func(args)
 
