@@ -3,6 +3,7 @@
 - `Gateway`: the FastAPI app (`deployments.app.create_app`) on every replica, HTTP and websocket ingress;
 - `FeedRanker`: the feed's candidate index and scoring (`deployments.matching.ranker`);
 - `MediaProcessor`: photo decoding and re-encoding (`deployments.photos.processing`).
+- `PushDispatcher`: the push outbox's delivery loop (`deployments.push.dispatcher`).
 
 `serve_config.yaml` points at `build_app` and is the one place that sets replicas,
 resources and shard counts; this module only says how the pieces connect.
@@ -10,6 +11,7 @@ resources and shard counts; this module only says how the pieces connect.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import Any
@@ -40,7 +42,14 @@ GATEWAY_MAX_ONGOING = 10_000
 class Gateway:
     """HTTP and websocket ingress. Stateless: any replica serves any user."""
 
-    def __init__(self, ranker: DeploymentHandle, media: DeploymentHandle, user_shards: int, match_shards: int) -> None:
+    def __init__(
+        self,
+        ranker: DeploymentHandle,
+        media: DeploymentHandle,
+        user_shards: int,
+        match_shards: int,
+        push: DeploymentHandle | None = None,  # bound so the app deploys it; the gateway never calls it
+    ) -> None:
         _decline_permessage_deflate()
         _internal_grpc_on_loopback()
         self.ranker = ranker
@@ -131,8 +140,41 @@ class ServedMediaProcessor(MediaProcessor):
         super().__init__()
 
 
+@serve.deployment(name="PushDispatcher")
+class ServedPushDispatcher:
+    """Drains the push outbox (`deployments.push.dispatcher`) on its own replicas, off the
+    gateways: any number of them share the outbox (rows are claimed with SKIP LOCKED)."""
+
+    def __init__(self) -> None:
+        _internal_grpc_on_loopback()
+        from deployments.push.lifecycle import build_dispatcher
+        from deployments.push.presence import Presence
+        from kit.db import LazyPool
+        from kit.redis import make_redis
+
+        self.settings = get_settings()
+        self.pool = LazyPool(self.settings.database_url, max_size=4)
+        self.dispatcher = build_dispatcher(self.settings, self.pool, Presence(make_redis(self.settings.redis_url)))
+        self.loop_task: asyncio.Task | None = None
+        with contextlib.suppress(RuntimeError):  # no running loop yet: the first health check starts it
+            self._start()
+
+    def _start(self) -> None:
+        if self.loop_task is None or self.loop_task.done():
+            interval = self.settings.push_dispatch_interval_s or 1.0
+            self.loop_task = asyncio.get_running_loop().create_task(self.dispatcher.run_forever(interval))
+
+    async def check_health(self) -> None:
+        self._start()
+
+    async def ping(self) -> bool:
+        self._start()
+        return True
+
+
 def build_app(args: dict[str, Any]) -> serve.Application:
     """Application builder named by serve_config.yaml (`import_path: deployments.serve_app:build_app`)."""
     ranker = ServedFeedRanker.bind()
     media = ServedMediaProcessor.bind(int(args.get("media_niceness", 4)))
-    return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)))
+    push = ServedPushDispatcher.bind()
+    return Gateway.bind(ranker, media, int(args.get("user_shards", 4)), int(args.get("match_shards", 4)), push)

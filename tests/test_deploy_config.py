@@ -61,7 +61,7 @@ def test_serve_config_points_at_the_real_builder_and_deployments():
     builder = getattr(importlib.import_module(module), attr)
     graph = builder(app.get("args", {}))
     names = {d["name"] for d in app["deployments"]}
-    assert names == {"Gateway", "FeedRanker", "MediaProcessor"}
+    assert names == {"Gateway", "FeedRanker", "MediaProcessor", "PushDispatcher"}
     assert graph is not None and app["args"]["user_shards"] >= 1 and app["args"]["match_shards"] >= 1
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,6 @@ class Stats:
     retried: int = 0
     dropped: int = 0
     deferred: int = 0
-    receipts: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)  # (row, sent at), for bench
 
 
 class PushDispatcher:
@@ -106,8 +105,6 @@ class PushDispatcher:
         await self.outbox.forget_devices(dead)
         self.stats.invalid += len(dead)
         self.stats.sent += sum(r.outcome is Outcome.SENT for r in results)
-        if any(r.outcome is Outcome.SENT for r in results):
-            self.stats.receipts.append((row["id"], datetime.now(UTC)))
         retry = [(d, r) for d, r in zip(targets, results, strict=True) if r.outcome is Outcome.RETRY]
         attempts = row["attempts"] + 1
         if not retry or attempts >= self.settings.push_max_attempts:

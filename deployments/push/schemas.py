@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # APNs tokens are 64 hex characters, FCM registration tokens about 160; anything printable up to
 # the column's width is accepted, since both formats have changed before.
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_:\-.]{8,512}$"
 
 
@@ -66,13 +66,15 @@ class NotificationSettingsBody(BaseModel):
             ]
         },
     )
-    new_matches: bool = True
-    messages: bool = True
-    likes: bool = True
-    promotions: bool = False
-    message_previews: bool = Field(False, description="Show the message text on the lock screen")
-    quiet_hours_start: time | None = Field(None, description="HH:MM local time; with quiet_hours_end, or neither")
-    quiet_hours_end: time | None = None
+    new_matches: bool = Field(True, strict=True)
+    messages: bool = Field(True, strict=True)
+    likes: bool = Field(True, strict=True)
+    promotions: bool = Field(False, strict=True)
+    message_previews: bool = Field(False, strict=True, description="Show the message text on the lock screen")
+    quiet_hours_start: str | None = Field(
+        None, pattern=HHMM, description="HH:MM local time; with quiet_hours_end, or neither"
+    )
+    quiet_hours_end: str | None = Field(None, pattern=HHMM)
     timezone: str = Field("UTC", max_length=64, description="IANA time zone of the quiet hours")
 
 
@@ -83,10 +85,10 @@ class NotificationSettingsOut(NotificationSettingsBody):
 
 class MuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"muted": True}]})
-    muted: bool
+    muted: bool = Field(strict=True)
 
 
 class MuteOut(BaseModel):
     success: bool = True
     match_id: uuid.UUID
-    muted: bool
+    muted: bool = Field(strict=True)

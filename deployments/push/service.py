@@ -34,14 +34,20 @@ class PushService:
         row = await self.repo.preferences(user_id)
         if row is None:
             return NotificationSettingsOut()
-        return NotificationSettingsOut(**{name: getattr(row, name) for name in PREFERENCE_FIELDS})
+        values = {name: getattr(row, name) for name in PREFERENCE_FIELDS}
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            values[name] = values[name].strftime("%H:%M") if values[name] is not None else None
+        return NotificationSettingsOut(**values)
 
     async def save_preferences(self, user_id: uuid.UUID, body: NotificationSettingsBody) -> NotificationSettingsOut:
         if (body.quiet_hours_start is None) != (body.quiet_hours_end is None):
             raise Unprocessable("quiet_hours_start and quiet_hours_end go together", code="invalid_quiet_hours")
         if not known_zone(body.timezone):
             raise Unprocessable("timezone must be an IANA time zone such as Europe/Berlin", code="invalid_timezone")
-        await self.repo.save_preferences(user_id, body.model_dump())
+        values = body.model_dump()
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            values[name] = time.fromisoformat(values[name]) if values[name] else None
+        await self.repo.save_preferences(user_id, values)
         return NotificationSettingsOut(**body.model_dump())
 
     async def mute(self, user_id: uuid.UUID, match_id: uuid.UUID, muted: bool) -> None:

@@ -3,6 +3,8 @@ open sockets get none; blocks and reads cancel queued pushes; previews stay off 
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.chat.conftest import connect, make_match
 from tests.factories import login
 from tests.push.conftest import TOPIC, drain, name, register
@@ -169,3 +171,27 @@ async def test_a_rolled_back_message_leaves_no_outbox_row(live, db):
     assert await db.fetchval("SELECT count(*) FROM push_outbox") == 0  # ...and gone with it
     await db.execute(insert, match_id, alex.id, 1)
     assert await db.fetchval("SELECT count(*) FROM push_outbox") == 1
+
+
+async def test_two_dispatchers_at_once_send_each_push_once(live, native_settings, db, apns):
+    from deployments.push.lifecycle import Push, build_dispatcher
+    from kit.db import LazyPool
+
+    users = [await login(live.http, live.outbox) for _ in range(12)]
+    sender = users.pop()
+    for user in users:
+        match_id = await make_match(db, sender, user)
+        await register(live, user)
+        await send(live, sender, match_id)
+    push = live.app.state.resources.get(Push)
+    pool = LazyPool(native_settings.database_url, max_size=4)
+    second = build_dispatcher(native_settings.model_copy(update={"push_batch_size": 3}), pool, push.presence)
+    try:
+        await asyncio.gather(drain(live), second.run_once(), second.run_once())
+        await drain(live)
+    finally:
+        await second.close()
+        await pool.close()
+    assert sorted(apns.tokens()) == sorted(
+        r["token"] for r in await db.fetch("SELECT token FROM push_devices WHERE user_id <> $1", sender.id)
+    )
