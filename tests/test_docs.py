@@ -96,4 +96,4 @@ def test_make_bench_runs_from_the_checkout():
         [sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert "scenarios: gateway, feed, photos, chat" in done.stdout
+    assert "scenarios: gateway, routes, feed, photos, chat, push" in done.stdout
