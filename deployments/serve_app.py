@@ -140,7 +140,7 @@ class ServedMediaProcessor(MediaProcessor):
         super().__init__()
 
 
-@serve.deployment(name="PushDispatcher")
+@serve.deployment(name="PushDispatcher", ray_actor_options={"num_cpus": 0.25})
 class ServedPushDispatcher:
     """Drains the push outbox (`deployments.push.dispatcher`) on its own replicas, off the
     gateways: any number of them share the outbox (rows are claimed with SKIP LOCKED)."""
