@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from bench.common import Table, http_json, infra, login, reference_app, serve_app, uvicorn_app
-from bench.loadgen import LoadResult, run_load
+from bench.loadgen import LoadResult, merge, run_load
 
 PROFILE = {
     "first_name": "Bench",
@@ -36,6 +36,25 @@ def _measure(base: str, headers, args, path: str = "/api/v1/profile/me") -> Load
     return run_load(f"{base}{path}", duration=args.duration, connections=args.connections, headers_list=headers)
 
 
+def _alternating(bases: list[str], headers, args) -> list[LoadResult]:
+    """Measure each base in `args.rounds` alternating slices of duration / rounds; the results merged."""
+    path = "/api/v1/profile/me"
+    for base in bases:  # warm-up
+        run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)
+    slices: list[list[LoadResult]] = [[] for _ in bases]
+    for _ in range(args.rounds):
+        for i, base in enumerate(bases):
+            slices[i].append(
+                run_load(
+                    f"{base}{path}",
+                    duration=args.duration / args.rounds,
+                    connections=args.connections,
+                    headers_list=headers,
+                )
+            )
+    return [merge(parts) for parts in slices]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench gateway")
     parser.add_argument("--duration", type=float, default=10)
@@ -43,17 +62,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--default-proxy", action="store_true", help="also measure Serve's default proxy")
     parser.add_argument("--no-serve", action="store_true", help="bare uvicorn and the reference only")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating slices of the uvicorn/reference runs")
     args = parser.parse_args(argv)
     table = Table(
         f"GET /api/v1/profile/me, {args.connections} connections, {args.duration:.0f} s each",
         ["stack", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs uvicorn", "req/s vs reference"],
     )
     with infra() as env:
-        with uvicorn_app(env) as base:
+        # Both up at once and measured in alternating slices: on a shared machine the load of
+        # others moves within seconds, and a ratio of back-to-back runs would mostly measure that.
+        with uvicorn_app(env) as base, reference_app(env) as reference_base:
             headers = _users(base, env, args.users, 0)
-            baseline = _measure(base, headers, args)
-        with reference_app(env) as base:
-            reference = _measure(base, headers, args)
+            baseline, reference = _alternating([base, reference_base], headers, args)
         table.add(
             "reference: minimal FastAPI + pyjwt + asyncpg, bare uvicorn",
             reference.rps,

@@ -142,3 +142,13 @@ def run_load(
         w.join()
     latencies = np.array([x for r in results for x in r[0]])
     return LoadResult(len(latencies), sum(r[1] for r in results), max(r[2] for r in results), latencies)
+
+
+def merge(parts: list[LoadResult]) -> LoadResult:
+    """Slices of one measurement (e.g. alternating with another server) as one result."""
+    return LoadResult(
+        sum(p.requests for p in parts),
+        sum(p.errors for p in parts),
+        sum(p.seconds for p in parts),
+        np.concatenate([p.latencies_ms for p in parts]),
+    )

@@ -17,12 +17,13 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 
 import numpy as np
 
 from bench.chat import EXTRA_ENV, Member, _members
 from bench.common import Infra, Table, infra, reference_app, uvicorn_app
-from bench.loadgen import _read_response, _request_bytes, run_load
+from bench.loadgen import LoadResult, _read_response, _request_bytes, merge, run_load
 
 MATCHES_PER_USER = 5
 MESSAGES_PER_MATCH = 20
@@ -105,6 +106,7 @@ async def _swipe_load(base: str, plan, connections: int) -> tuple[int, int, floa
     host, port = reqs[0][0], reqs[0][1]
     latencies: list[float] = []
     errors = [0]
+    statuses: Counter[int] = Counter()
 
     async def connection(chunk) -> None:
         reader, writer = await asyncio.open_connection(host, port)
@@ -115,24 +117,40 @@ async def _swipe_load(base: str, plan, connections: int) -> tuple[int, int, floa
                 status = await _read_response(reader)
             except (ConnectionError, asyncio.IncompleteReadError):
                 errors[0] += 1
+                statuses[-1] += 1
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
             if status >= 400:
                 errors[0] += 1
+                statuses[status] += 1
             latencies.append((time.perf_counter() - start) * 1000)
         writer.close()
 
     start = time.perf_counter()
     await asyncio.gather(*(connection(reqs[c::connections]) for c in range(connections)))
-    return len(latencies) - errors[0], errors[0], time.perf_counter() - start, np.array(latencies)
+    detail = f"{errors[0]} ({', '.join(f'{n}x {s}' for s, n in statuses.most_common())})" if errors[0] else "0"
+    return len(latencies) - errors[0], detail, time.perf_counter() - start, np.array(latencies)
 
 
-def _get(base: str, paths_headers: list[tuple[str, dict]], args) -> object:
-    """Each connection cycles its users' requests (one URL per run: the load generator's limit)."""
+def _alternating(bases: list[str], paths_headers: list[tuple[str, dict]], args) -> list[LoadResult]:
+    """Each connection cycles its users' requests (one URL per run: the load generator's limit);
+    each base measured in `args.rounds` alternating slices, merged."""
     path, headers = paths_headers[0][0], [h for _, h in paths_headers]
-    run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)  # warm-up
-    return run_load(f"{base}{path}", duration=args.duration, connections=args.connections, headers_list=headers)
+    for base in bases:  # warm-up
+        run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)
+    slices: list[list[LoadResult]] = [[] for _ in bases]
+    for _ in range(args.rounds):
+        for i, base in enumerate(bases):
+            slices[i].append(
+                run_load(
+                    f"{base}{path}",
+                    duration=args.duration / args.rounds,
+                    connections=args.connections,
+                    headers_list=headers,
+                )
+            )
+    return [merge(parts) for parts in slices]
 
 
 async def _data(env: Infra, args):
@@ -154,32 +172,43 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--swipers", type=int, default=600)
     parser.add_argument("--per-swiper", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating slices per GET row")
     args = parser.parse_args(argv)
     table = Table(
         f"Hot routes, app vs reference, both on bare uvicorn ({args.duration:.0f} s per GET row)",
         ["route", "connections", "stack", "req/s", "p50 ms", "p99 ms", "errors", "app / reference"],
     )
     with infra() as env:
-        env_vars = EXTRA_ENV
+        # One load generator is one client address: its 64 connections would meet the per-address cap
+        # (background tasks keep a request in flight after its answer), which real clients do not.
+        env_vars = {**EXTRA_ENV, "HTTP_MAX_INFLIGHT_PER_ADDRESS": "100000"}
         users, graph, plans = asyncio.run(_data(env, args))
         auth = [{"Authorization": f"Bearer {m.token}"} for m in users]
         conversation = [
             (f"/api/v1/messages/conversations/{mid}", {"Authorization": f"Bearer {m.token}"}) for m, mid in graph[:1]
         ]
         results: dict[tuple[str, str], tuple] = {}
-        for stack, server in (("reference", reference_app), ("app", uvicorn_app)):
-            with server(env, extra_env=env_vars) as base:
-                matches = _get(base, [("/api/v1/matching/matches", h) for h in auth], args)
-                results[("GET /api/v1/matching/matches", stack)] = (args.connections, matches)
-                convo = _get(base, conversation, args)
-                results[("GET /api/v1/messages/conversations/{id}", stack)] = (args.connections, convo)
-                warm, wide, narrow = plans[stack]
+        # Both up at once, measured in alternating slices (see bench.gateway: the machine's load
+        # moves within seconds); swipes alternate too, each stack with its own fresh pairs.
+        with reference_app(env, extra_env=env_vars) as ref, uvicorn_app(env, extra_env=env_vars) as app:
+            bases = {"reference": ref, "app": app}
+            for route, paths in (
+                ("GET /api/v1/matching/matches", [("/api/v1/matching/matches", h) for h in auth]),
+                ("GET /api/v1/messages/conversations/{id}", conversation),
+            ):
+                measured = _alternating(list(bases.values()), paths, args)
+                for stack, result in zip(bases, measured):
+                    results[(route, stack)] = (args.connections, result)
+            for stack, base in bases.items():
+                warm = plans[stack][0]
                 asyncio.run(_swipe_load(base, warm[: len(warm) // 4], args.connections))
-                for plan, connections in ((wide, args.connections), (narrow[: len(narrow) // 4], 2)):
-                    ok, errors, seconds, latencies = asyncio.run(_swipe_load(base, plan, connections))
+            for index, connections in ((1, args.connections), (2, 2)):
+                for stack, base in bases.items():
+                    plan = plans[stack][index]
+                    plan = plan if connections > 2 else plan[: len(plan) // 4]
                     results[(f"POST /api/v1/matching/swipe @{connections}", stack)] = (
                         connections,
-                        (ok, errors, seconds, latencies),
+                        asyncio.run(_swipe_load(base, plan, connections)),
                     )
         _fill(table, results)
     table.print()

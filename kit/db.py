@@ -117,7 +117,10 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            # A request that ran no ORM statement (raw reads on the pool) has nothing to commit;
+            # committing anyway costs the ORM's transaction bookkeeping on every such request.
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
             await _run_after_commit(session)
 
 
