@@ -3,6 +3,7 @@ and SIGTERM stops all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -95,14 +96,36 @@ def make_run(tmp_path_factory):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    try:
+        _wait_ready(run, data / "run.log")
+    except BaseException:
+        _stop(run, descendants(run.pid))
+        raise
+    stack = descendants(run.pid)
+    yield run
+    _stop(run, stack | descendants(run.pid))
+
+
+def _wait_ready(run: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 300
-    while "Ready on" not in (data / "run.log").read_text():
-        assert run.poll() is None and time.monotonic() < deadline, (data / "run.log").read_text()[-3000:]
+    while "Ready on" not in log.read_text():
+        assert run.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(1)
     time.sleep(5)  # Serve settles its HAProxy and replicas after the first healthy answer
-    yield run
+
+
+def _stop(run: subprocess.Popen, stack: set[int]) -> None:
+    """End what a failed test left running: the Ray head runs in its own session, so killing the
+    command's process group alone would leave it (and its ports) behind."""
     if run.poll() is None:
-        os.killpg(run.pid, signal.SIGKILL)
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            run.kill()
+    for pid in stack:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_every_listener_make_run_starts_is_on_loopback(make_run):
