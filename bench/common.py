@@ -21,7 +21,15 @@ from pathlib import Path
 
 import yaml
 
-from deployments.raylocal import LOCAL_RAY_ENV, SERVE_ENV, deploy_config, free_port, start_ray_head, stop_ray
+from deployments.raylocal import (
+    LOCAL_RAY_ENV,
+    SERVE_ENV,
+    deploy_config,
+    free_port,
+    haproxy_side_ports,
+    start_ray_head,
+    stop_ray,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -146,7 +154,13 @@ def serve_app(
     per-deployment overrides such as {"Gateway": {"num_replicas": 1}}, and `replica_env`
     replacing the env vars serve_config.yaml gives the replicas)."""
     port = free_port()
-    env = {**infra.env, **LOCAL_RAY_ENV, **(SERVE_FAST_INGRESS if fast_ingress else {}), **(extra_env or {})}
+    env = {
+        **infra.env,
+        **LOCAL_RAY_ENV,
+        **(SERVE_FAST_INGRESS if fast_ingress else {}),
+        **haproxy_side_ports(),
+        **(extra_env or {}),
+    }
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"].update(host="127.0.0.1", port=port)
     if replica_env is not None:

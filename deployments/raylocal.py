@@ -81,6 +81,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def haproxy_side_ports() -> dict[str, str]:
+    """Ports for Serve's HAProxy stats and Prometheus frontends: the operator's if set, else free
+    ones. Ray's defaults (8404, 9101) are fixed, so two stacks on one machine (a developer's
+    `make run` and a test run's Serve) would fight over them and the second HAProxy not start."""
+    names = ("RAY_SERVE_HAPROXY_STATS_PORT", "RAY_SERVE_HAPROXY_METRICS_PORT")
+    return {name: os.environ.get(name) or str(free_port()) for name in names}
+
+
 def start_ray_head(env: dict, dashboard_port: int, num_cpus: int) -> subprocess.Popen:
     """A local Ray head that lives exactly as long as the returned process: `--block` makes
     `ray start` stop the processes it started when it is terminated, so stopping our Ray

@@ -180,10 +180,11 @@ def ray_cluster(infra):
     import ray
 
     services, tmp = infra
-    from deployments.raylocal import SERVE_ENV, replica_env_vars
+    from deployments.raylocal import SERVE_ENV, haproxy_side_ports, replica_env_vars
 
     # The ingress `make run` uses (direct ingress + HAProxy); Ray's processes read it from their environment.
     os.environ.update(SERVE_ENV)
+    os.environ.update(haproxy_side_ports())
 
     # serve_config.yaml's replica env too, so Serve runs here the way `make run` deploys it.
     env = {
