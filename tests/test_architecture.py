@@ -2,7 +2,7 @@
 function): no cycles; kit imports no deployments or actors; models import only kit and models;
 actors never import deployments; within the layers routers -> services -> repositories -> models
 (a repository imports no service or router, a service no router); no module imports another
-domain's repository (the exceptions below say why); realtime never imports chat; only the
+domain's repository (a domain asks another's service); realtime never imports chat; only the
 resources' own plumbing touches `app.state`."""
 
 from __future__ import annotations
@@ -15,21 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("deployments", "kit", "actors", "models")
 
-# (importer, imported repository): why the importer may read the other domain's tables directly.
-CROSS_DOMAIN_REPOSITORIES = {
-    (
-        "deployments.matching.service",
-        "deployments.billing.repository",
-    ): "a like checks premium (the like limit) inside the swipe's own transaction",
-    (
-        "deployments.safety.service",
-        "deployments.auth.repository",
-    ): "a ban revokes the user's sessions in the ban's transaction, with its audit row",
-    (
-        "deployments.safety.service",
-        "deployments.matching.repository",
-    ): "a block takes the pair lock that swipes take and ends the match in the block's transaction",
-}
 # Modules that may read `app.state`: where the resources are stored and found.
 APP_STATE_READERS = {"kit.resources", "kit.db", "deployments.app"}
 
@@ -145,7 +130,7 @@ def test_no_module_imports_another_domains_repository():
     crossing = {
         (a, b) for a, b in edges() if layer(b) == "repository" and domain(a) is not None and domain(a) != domain(b)
     }
-    assert crossing == set(CROSS_DOMAIN_REPOSITORIES)
+    assert crossing == set()
 
 
 def test_realtime_never_imports_chat():

@@ -110,6 +110,16 @@ class SessionReader:
         return ended
 
 
+class SessionRevoker:
+    """Ends every session of a user in the caller's transaction (a ban, an account deletion)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._repo = AuthRepository(session)
+
+    async def revoke_all(self, user_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+        return await self._repo.revoke_all_sessions(user_id, reason)
+
+
 @dataclass
 class IssuedTokens:
     access: str

@@ -147,6 +147,16 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
+class PremiumStatus:
+    """Whether a user holds an active subscription, for other domains' rules (read in their transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._subscriptions = SubscriptionRepository(session)
+
+    async def is_premium(self, user_id: uuid.UUID) -> bool:
+        return await self._subscriptions.is_premium(user_id)
+
+
 def billing_service(session: AsyncSession, provider: BillingProvider) -> BillingService:
     """For other domains (account deletion ends the subscription in its own transaction)."""
     return BillingService(SubscriptionRepository(session), provider)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from deployments.billing.repository import SubscriptionRepository
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from deployments.billing.service import PremiumStatus
 from deployments.matching.geo import snapped_distance_km
 from deployments.matching.repository import MatchingRepository
 from deployments.matching.schemas import (
@@ -86,7 +88,7 @@ class MatchingService:
     ) -> None:
         self.repo = repo
         self.areas = areas if areas is not None else FeedAreas()
-        self.subscriptions = SubscriptionRepository(repo.session)
+        self.subscriptions = PremiumStatus(repo.session)
         self.settings = settings
         self.backends = backends
         self.photo_url = photo_url
@@ -323,6 +325,16 @@ class MatchingService:
         )
 
 
+class PairLock:
+    """The lock a swipe takes on a pair: a block takes it too, so the two never interleave."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._repo = MatchingRepository(session)
+
+    async def take(self, a: uuid.UUID, b: uuid.UUID) -> None:
+        await self._repo.lock_pair(a, b)
+
+
 def _no_such_user() -> NotFound:
     """One answer for a target that does not exist, is gone, or is blocked either way."""
     return NotFound("No such user", code="user_not_found")
@@ -361,7 +373,7 @@ class People:
 
     def __init__(self, repo: MatchingRepository, settings: Settings, photo_url: PhotoUrl) -> None:
         self.repo, self.settings, self.photo_url = repo, settings, photo_url
-        self.subscriptions = SubscriptionRepository(repo.session)
+        self.subscriptions = PremiumStatus(repo.session)
 
     async def profile(self, viewer_id: uuid.UUID, user_id: uuid.UUID) -> PublicProfile:
         row = await self.repo.person(viewer_id, user_id)

@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from deployments.auth.repository import AuthRepository
-from deployments.matching.repository import MatchingRepository
+from deployments.auth.service import SessionRevoker
+from deployments.matching.service import PairLock
 from deployments.realtime.bus import EventBus
 from deployments.safety.repository import SafetyRepository
 from deployments.safety.schemas import (
@@ -78,7 +78,7 @@ class SafetyService:
         await self.repo.lock_pair(blocker_id, blocked_id)
         # Matching's swipe lock too: a mutual like racing this block either commits its match
         # first (and the match is ended below) or waits and then sees the block.
-        await MatchingRepository(self.repo.session).lock_pair(blocker_id, blocked_id)
+        await PairLock(self.repo.session).take(blocker_id, blocked_id)
         await self.repo.add_block(blocker_id, blocked_id)
         match_id = await self.repo.end_active_match(blocker_id, blocked_id, blocker_id, "blocked")
         removals = [Removal(match_id, [blocker_id, blocked_id])] if match_id else []
@@ -189,7 +189,7 @@ class ModerationService:
     """What a moderator may do. The role itself is granted only from the command line."""
 
     def __init__(self, repo: SafetyRepository) -> None:
-        self.repo, self.auth = repo, AuthRepository(repo.session)
+        self.repo, self.sessions = repo, SessionRevoker(repo.session)
 
     async def reports(self, moderator_id: uuid.UUID, status: str | None, limit: int, offset: int) -> list[ReportOut]:
         rows = await self.repo.list_reports(moderator_id, status, limit, offset)
@@ -235,7 +235,7 @@ class ModerationService:
         newly = await self.repo.ban(user_id, reason)
         if newly:
             log.info("user %s banned by moderator %s", user_id, moderator_id)
-        await self.auth.revoke_all_sessions(user_id, "banned")
+        await self.sessions.revoke_all(user_id, "banned")
         closed = await self.repo.close_open_reports(user_id, moderator_id, f"User banned: {reason}")
         ended = await self.repo.end_all_matches(user_id, moderator_id, "banned")
         await self.repo.audit(
