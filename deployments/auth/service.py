@@ -272,7 +272,11 @@ class PhoneChangeService:
         old = await self.repo.phone_of(user_id)
         if phone == old:
             raise Unprocessable("This is already your phone number", code="same_phone_number")
-        user = None if await self.repo.find_user_by_phone(phone) else await self.repo.move_to_phone(user_id, phone)
+        # A number whose banned account was erased stays out too (ban evasion), answered as taken.
+        taken = await self.repo.find_user_by_phone(phone) or await self.repo.number_banned(
+            phone_hmac(self.otp.settings, phone)
+        )
+        user = None if taken else await self.repo.move_to_phone(user_id, phone)
         if user is None:
             raise Conflict("This number belongs to another account", code="phone_number_taken")
         log.info("phone changed from %s to %s", mask_phone(old or ""), mask_phone(phone))

@@ -3,6 +3,7 @@ rules as for login, a taken number refused only once the code proves the number 
 
 from __future__ import annotations
 
+from kit.security import phone_hmac
 from tests.factories import last_code, login, new_phone
 
 
@@ -72,6 +73,17 @@ async def test_a_number_with_an_account_is_refused_once_its_code_is_proven(clien
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "phone_number_taken"
     assert await db.fetchval("SELECT phone_number FROM users WHERE id = $1", user.id) == user.phone
     assert await db.fetchval("SELECT phone_number FROM users WHERE id = $1", holder.id) == holder.phone
+
+
+async def test_the_number_of_an_erased_banned_account_is_refused_as_taken(client, settings, db):
+    user, phone = await login(client, settings.sms_outbox), new_phone()
+    await db.execute(
+        "INSERT INTO banned_phones (phone_hmac, banned_at) VALUES ($1, now())", phone_hmac(settings, phone)
+    )
+    await send(client, user, phone)
+    refused = await change(client, user, phone, last_code(settings.sms_outbox, phone))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "phone_number_taken"
+    assert await db.fetchval("SELECT phone_number FROM users WHERE id = $1", user.id) == user.phone
 
 
 def wrong(code: str) -> str:
