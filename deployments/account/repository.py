@@ -18,10 +18,13 @@ from models import (
     Block,
     FeedImpression,
     Match,
+    MatchMute,
     MediaDeletion,
     Message,
+    NotificationSettings,
     OtpChallenge,
     ProfilePhoto,
+    PushDevice,
     Report,
     Subscription,
     Swipe,
@@ -137,6 +140,15 @@ class AccountRepository:
                 select(FeedImpression)
                 .where(FeedImpression.viewer_id == user_id)
                 .order_by(FeedImpression.first_shown_at)
+            ),
+            "push_devices": await self._all(
+                select(PushDevice).where(PushDevice.user_id == user_id).order_by(PushDevice.created_at)
+            ),
+            "notification_settings": await self._all(
+                select(NotificationSettings).where(NotificationSettings.user_id == user_id)
+            ),
+            "match_mutes": await self._all(
+                select(MatchMute).where(MatchMute.user_id == user_id).order_by(MatchMute.created_at)
             ),
         }
 

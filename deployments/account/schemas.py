@@ -58,6 +58,9 @@ class AccountExport(BaseModel):
                     "sessions": [],
                     "subscriptions": [],
                     "feed_impressions": [],
+                    "push_devices": [],
+                    "notification_settings": [],
+                    "match_mutes": [],
                 }
             ]
         }
@@ -78,3 +81,6 @@ class AccountExport(BaseModel):
     sessions: Records = Field(description="Your logins and devices")
     subscriptions: Records = Field(description="Subscriptions and their payment state")
     feed_impressions: Records = Field(description="Who your feed showed you, and when first")
+    push_devices: Records = Field(default_factory=list, description="Devices registered for push notifications")
+    notification_settings: Records = Field(default_factory=list, description="Your notification preferences")
+    match_mutes: Records = Field(default_factory=list, description="Conversations you muted")

@@ -97,6 +97,9 @@ class AccountService:
                 "sessions",
                 "subscriptions",
                 "feed_impressions",
+                "push_devices",
+                "notification_settings",
+                "match_mutes",
             )
         }
         profile = rows["profile"]

@@ -7,6 +7,12 @@ from tests.account.conftest import everything
 
 async def test_the_export_holds_every_record_of_the_member(live, db):
     world = await everything(live, db)
+    device = {"platform": "ios", "token": "a1" * 32, "app_version": "1.0", "locale": "en-US"}
+    assert (await live.http.post("/api/v1/devices", json=device, headers=world.me.headers)).status_code < 300
+    quiet = {"message_previews": True}
+    assert (
+        await live.http.put("/api/v1/notifications/settings", json=quiet, headers=world.me.headers)
+    ).status_code == 200
     response = await live.http.get("/api/v1/account/export", headers=world.me.headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -26,6 +32,8 @@ async def test_the_export_holds_every_record_of_the_member(live, db):
     assert [r["reported_user_id"] for r in body["reports_filed"]] == [str(world.seen.id)]  # not the one about them
     assert len(body["sessions"]) == 1 and "refresh_jti_hash" not in body["sessions"][0]
     assert [s["provider_subscription_id"] for s in body["subscriptions"]] == [world.subscription_id]
+    assert [d["token"] for d in body["push_devices"]] == [device["token"]]
+    assert body["notification_settings"][0]["message_previews"] is True
     shown = {f["candidate_id"] for f in body["feed_impressions"]}
     assert shown and me not in shown
     for table, key in (
