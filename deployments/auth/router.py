@@ -42,6 +42,15 @@ PHONE_ERRORS = [
     (422, "phone_country_not_supported", "a number of a region outside SMS_ALLOWED_COUNTRIES"),
     (503, "service_unavailable", "the rate limiter (Redis) is down"),
 ]
+# What texting a code can refuse beyond the number itself: the cooldown and the OTP budgets.
+SEND_ERRORS = [
+    (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
+    (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
+    (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
+    (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
+    (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
+    (503, "sms_failed", "the SMS provider did not accept the message"),
+]
 
 
 @router.post(
@@ -49,12 +58,7 @@ PHONE_ERRORS = [
     response_model=SendOtpResponse,
     responses=error_responses(
         *PHONE_ERRORS,
-        (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
-        (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
-        (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
-        (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
-        (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
-        (503, "sms_failed", "the SMS provider did not accept the message"),
+        *SEND_ERRORS,
     ),
 )
 async def send_otp(
@@ -181,12 +185,7 @@ async def logout_all(caller: CurrentUser, session: Session, settings: AppSetting
     responses=error_responses(
         *PHONE_ERRORS,
         (422, "same_phone_number", "the number is already the caller's"),
-        (429, "otp_cooldown", "a code was sent to this number less than OTP_RESEND_COOLDOWN_S ago"),
-        (429, "rate_limited", "RATE_OTP_PER_HOUR codes already sent to this number this hour"),
-        (429, "otp_network_limit", "RATE_OTP_PER_IP_PER_HOUR codes already sent for this address"),
-        (429, "otp_prefix_limit", "RATE_OTP_PER_PREFIX_PER_HOUR codes already sent to this block of numbers"),
-        (429, "otp_global_limit", "RATE_OTP_GLOBAL_PER_HOUR codes already sent by the service"),
-        (503, "sms_failed", "the SMS provider did not accept the message"),
+        *SEND_ERRORS,
     ),
 )
 async def change_phone_send(
