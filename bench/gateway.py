@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from bench.common import Table, http_json, infra, login, reference_app, serve_app, uvicorn_app
-from bench.loadgen import LoadResult, merge, run_load
+from bench.loadgen import LoadResult, run_alternating, run_load
 
 PROFILE = {
     "first_name": "Bench",
@@ -36,25 +36,6 @@ def _measure(base: str, headers, args, path: str = "/api/v1/profile/me") -> Load
     return run_load(f"{base}{path}", duration=args.duration, connections=args.connections, headers_list=headers)
 
 
-def _alternating(bases: list[str], headers, args) -> list[LoadResult]:
-    """Measure each base in `args.rounds` alternating slices of duration / rounds; the results merged."""
-    path = "/api/v1/profile/me"
-    for base in bases:  # warm-up
-        run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)
-    slices: list[list[LoadResult]] = [[] for _ in bases]
-    for _ in range(args.rounds):
-        for i, base in enumerate(bases):
-            slices[i].append(
-                run_load(
-                    f"{base}{path}",
-                    duration=args.duration / args.rounds,
-                    connections=args.connections,
-                    headers_list=headers,
-                )
-            )
-    return [merge(parts) for parts in slices]
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench gateway")
     parser.add_argument("--duration", type=float, default=10)
@@ -73,7 +54,9 @@ def main(argv: list[str]) -> int:
         # others moves within seconds, and a ratio of back-to-back runs would mostly measure that.
         with uvicorn_app(env) as base, reference_app(env) as reference_base:
             headers = _users(base, env, args.users, 0)
-            baseline, reference = _alternating([base, reference_base], headers, args)
+            baseline, reference = run_alternating(
+                [base, reference_base], "/api/v1/profile/me", headers, args.connections, args.duration, args.rounds
+            )
         table.add(
             "reference: minimal FastAPI + pyjwt + asyncpg, bare uvicorn",
             reference.rps,

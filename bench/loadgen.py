@@ -152,3 +152,20 @@ def merge(parts: list[LoadResult]) -> LoadResult:
         sum(p.seconds for p in parts),
         np.concatenate([p.latencies_ms for p in parts]),
     )
+
+
+def run_alternating(
+    bases: list[str], path: str, headers: list[dict], connections: int, duration: float, rounds: int
+) -> list[LoadResult]:
+    """Measure each base in `rounds` alternating slices of duration / rounds (after a warm-up), the
+    slices of each merged: on a shared machine the load of others moves within seconds, so
+    back-to-back runs would mostly measure that."""
+    for base in bases:  # warm-up
+        run_load(f"{base}{path}", duration=2, connections=connections, headers_list=headers)
+    slices: list[list[LoadResult]] = [[] for _ in bases]
+    for _ in range(rounds):
+        for i, base in enumerate(bases):
+            slices[i].append(
+                run_load(f"{base}{path}", duration=duration / rounds, connections=connections, headers_list=headers)
+            )
+    return [merge(parts) for parts in slices]

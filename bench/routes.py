@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.chat import EXTRA_ENV, Member, _members
 from bench.common import Infra, Table, infra, reference_app, uvicorn_app
-from bench.loadgen import LoadResult, _read_response, _request_bytes, merge, run_load
+from bench.loadgen import LoadResult, _read_response, _request_bytes, run_alternating
 
 MATCHES_PER_USER = 5
 MESSAGES_PER_MATCH = 20
@@ -134,23 +134,9 @@ async def _swipe_load(base: str, plan, connections: int) -> tuple[int, int, floa
 
 
 def _alternating(bases: list[str], paths_headers: list[tuple[str, dict]], args) -> list[LoadResult]:
-    """Each connection cycles its users' requests (one URL per run: the load generator's limit);
-    each base measured in `args.rounds` alternating slices, merged."""
+    """Each connection cycles its users' requests (one URL per run: the load generator's limit)."""
     path, headers = paths_headers[0][0], [h for _, h in paths_headers]
-    for base in bases:  # warm-up
-        run_load(f"{base}{path}", duration=2, connections=args.connections, headers_list=headers)
-    slices: list[list[LoadResult]] = [[] for _ in bases]
-    for _ in range(args.rounds):
-        for i, base in enumerate(bases):
-            slices[i].append(
-                run_load(
-                    f"{base}{path}",
-                    duration=args.duration / args.rounds,
-                    connections=args.connections,
-                    headers_list=headers,
-                )
-            )
-    return [merge(parts) for parts in slices]
+    return run_alternating(bases, path, headers, args.connections, args.duration, args.rounds)
 
 
 async def _data(env: Infra, args):
