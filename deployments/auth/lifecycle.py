@@ -7,8 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from deployments.auth.repository import AuthRepository
+from deployments.auth.service import OtpService
 from deployments.auth.sms import SmsProvider, make_sms_provider
-from kit.deps import part
+from kit.db import Session
+from kit.deps import AppSettings, Limiter, part
 from kit.resources import Resources
 
 
@@ -26,3 +29,11 @@ async def _sms(parts: Annotated[AuthParts, Depends(part(AuthParts))]) -> SmsProv
 
 
 Sms = Annotated[SmsProvider, Depends(_sms)]
+
+
+async def _otp(session: Session, settings: AppSettings, limiter: Limiter, sms: Sms) -> OtpService:
+    return OtpService(AuthRepository(session), limiter, sms, settings)
+
+
+# Texting and checking codes in the request's unit of work (login and phone change alike).
+Otp = Annotated[OtpService, Depends(_otp)]

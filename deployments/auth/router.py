@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from deployments.auth.dependencies import CurrentUser, bearer, bearer_token
 from deployments.auth.devices import coarse_network, device_label
-from deployments.auth.lifecycle import Sms
+from deployments.auth.lifecycle import Otp
 from deployments.auth.repository import AuthRepository
 from deployments.auth.schemas import (
     ChangePhoneRequest,
@@ -27,10 +27,10 @@ from deployments.auth.schemas import (
     VerifyOtpRequest,
     VerifyOtpResponse,
 )
-from deployments.auth.service import DeviceService, OtpService, PhoneChangeService, SessionEnded, SessionService
+from deployments.auth.service import DeviceService, PhoneChangeService, SessionEnded, SessionService
 from deployments.realtime.bus import Events
 from kit.db import Session, after_commit
-from kit.deps import AppSettings, ClientIp, Limiter
+from kit.deps import AppSettings, ClientIp
 from kit.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -61,12 +61,9 @@ SEND_ERRORS = [
         *SEND_ERRORS,
     ),
 )
-async def send_otp(
-    body: SendOtpRequest, session: Session, settings: AppSettings, limiter: Limiter, ip: ClientIp, sms: Sms
-) -> SendOtpResponse:
+async def send_otp(body: SendOtpRequest, otp: Otp, ip: ClientIp) -> SendOtpResponse:
     """Text a 6-digit code to a mobile number of an allowed country (same answer whether or not it has an account)."""
-    service = OtpService(AuthRepository(session), limiter, sms, settings)
-    return SendOtpResponse(expires_in=await service.send(body.phone_number, ip))
+    return SendOtpResponse(expires_in=await otp.send(body.phone_number, ip))
 
 
 @router.post(
@@ -81,19 +78,12 @@ async def send_otp(
     ),
 )
 async def verify_otp(
-    body: VerifyOtpRequest,
-    session: Session,
-    settings: AppSettings,
-    limiter: Limiter,
-    ip: ClientIp,
-    sms: Sms,
-    request: Request,
+    body: VerifyOtpRequest, otp: Otp, session: Session, settings: AppSettings, ip: ClientIp, request: Request
 ) -> VerifyOtpResponse:
     """Check the code; create the account on first login and return access and refresh tokens."""
-    repo = AuthRepository(session)
-    user = await OtpService(repo, limiter, sms, settings).verify(body.phone_number, body.otp, ip)
+    user = await otp.verify(body.phone_number, body.otp, ip)
     device = device_label(body.device_name, request.headers.get("user-agent"))
-    tokens = await SessionService(repo, settings).start(user.id, device, coarse_network(ip))
+    tokens = await SessionService(AuthRepository(session), settings).start(user.id, device, coarse_network(ip))
     return VerifyOtpResponse(
         token=tokens.access,
         refresh_token=tokens.refresh,
@@ -189,17 +179,10 @@ async def logout_all(caller: CurrentUser, session: Session, settings: AppSetting
     ),
 )
 async def change_phone_send(
-    body: ChangePhoneSendRequest,
-    caller: CurrentUser,
-    session: Session,
-    settings: AppSettings,
-    limiter: Limiter,
-    ip: ClientIp,
-    sms: Sms,
+    body: ChangePhoneSendRequest, caller: CurrentUser, otp: Otp, ip: ClientIp
 ) -> SendOtpResponse:
     """Text a code to the number the caller wants to move their account to (same answer whether or not it is taken)."""
-    service = PhoneChangeService(OtpService(AuthRepository(session), limiter, sms, settings))
-    return SendOtpResponse(expires_in=await service.send(caller.id, body.phone_number, ip))
+    return SendOtpResponse(expires_in=await PhoneChangeService(otp).send(caller.id, body.phone_number, ip))
 
 
 @router.post(
@@ -214,16 +197,7 @@ async def change_phone_send(
         (429, "too_many_attempts", "too many wrong codes for this number, or failures from this address"),
     ),
 )
-async def change_phone(
-    body: ChangePhoneRequest,
-    caller: CurrentUser,
-    session: Session,
-    settings: AppSettings,
-    limiter: Limiter,
-    ip: ClientIp,
-    sms: Sms,
-) -> ChangePhoneResponse:
+async def change_phone(body: ChangePhoneRequest, caller: CurrentUser, otp: Otp, ip: ClientIp) -> ChangePhoneResponse:
     """Move the caller's account to the number the code was texted to; the old number is free again."""
-    service = PhoneChangeService(OtpService(AuthRepository(session), limiter, sms, settings))
-    user = await service.change(caller.id, body.phone_number, body.otp, ip)
+    user = await PhoneChangeService(otp).change(caller.id, body.phone_number, body.otp, ip)
     return ChangePhoneResponse(user=UserOut(id=user.id, phone_number=user.phone_number, is_verified=user.is_verified))
